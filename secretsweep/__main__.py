@@ -1,0 +1,3 @@
+from secretsweep.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,102 @@
+"""The detector: raw matches, filtered and located, each with its fingerprint and redacted forms."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from secretsweep.core import filters
+from secretsweep.core.entropy import shannon
+from secretsweep.core.fingerprint import fingerprint, mask, masked_line
+from secretsweep.core.matcher import CompiledRule, Matcher, RawMatch
+from secretsweep.core.validators import VALIDATORS
+from secretsweep.model import Confidence, Match, Rule
+
+
+@dataclass(slots=True)
+class Detection:
+    """What one blob yielded: matches in position order, and the rules abandoned on it."""
+
+    matches: list[Match] = field(default_factory=list)
+    timed_out: list[str] = field(default_factory=list)
+
+
+class Detector:
+    """Runs a rule set over bytes. Pure: the same bytes and path always give the same matches."""
+
+    def __init__(self, rules: Sequence[Rule], *, hyperscan_db: bytes | None = None, use_hyperscan: bool = True):
+        self.matcher = Matcher(rules, hyperscan_db=hyperscan_db, use_hyperscan=use_hyperscan)
+
+    @property
+    def rules(self) -> list[Rule]:
+        return [cr.rule for cr in self.matcher.rules]
+
+    def detect(self, data: bytes, path: str | None = None) -> Detection:
+        raw, timed_out = self.matcher.scan(data, path)
+        kept = [r for r in raw if self._passes(r, data, path)]
+        kept = _drop_shadowed(kept, self.matcher.rules)
+        kept.sort(key=lambda r: (r.start, r.index))
+        markers = bool(kept) and filters.has_any_marker(data)
+        return Detection([self._locate(r, data, markers) for r in kept], timed_out)
+
+    def _passes(self, raw: RawMatch, data: bytes, path: str | None) -> bool:
+        rule = self.matcher.rules[raw.index].rule
+        secret = data[raw.start : raw.end]
+        if rule.min_entropy is not None and shannon(secret) < rule.min_entropy:
+            return False
+        if rule.validator is not None and not VALIDATORS[rule.validator](secret):
+            return False
+        if filters.is_placeholder(secret) or filters.is_template(secret) or filters.is_repetitive(secret):
+            return False
+        if rule.confidence is not Confidence.HIGH:
+            # Context filters only for generic rules: a vendor-shaped token is a token wherever it sits.
+            if filters.is_lock_file(path):
+                return False
+            line_start = data.rfind(b"\n", 0, raw.match_start) + 1
+            line_end = data.find(b"\n", raw.match_end)
+            if filters.reads_environment(data[line_start : line_end if line_end != -1 else len(data)]):
+                return False
+        return True
+
+    def _locate(self, raw: RawMatch, data: bytes, markers: bool) -> Match:
+        rule = self.matcher.rules[raw.index].rule
+        secret = data[raw.start : raw.end]
+        line_start = data.rfind(b"\n", 0, raw.start) + 1
+        line_end = data.find(b"\n", raw.start)
+        if line_end == -1:
+            line_end = len(data)
+        redacted = mask(secret)
+        allowed = filters.allow_marker(data, line_start, line_end) if markers else None
+        return Match(
+            rule_id=rule.id,
+            start=raw.start,
+            end=raw.end,
+            line=data.count(b"\n", 0, raw.start) + 1,
+            column=len(data[line_start : raw.start].decode("utf-8", "replace")) + 1,
+            secret=secret,
+            redacted=redacted,
+            preview=masked_line(data, raw.start, raw.end, redacted),
+            fingerprint=fingerprint(rule.id, secret),
+            severity=rule.severity,
+            confidence=rule.confidence,
+            allowed_by=allowed,
+        )
+
+
+def _drop_shadowed(raw: list[RawMatch], rules: Sequence[CompiledRule]) -> list[RawMatch]:
+    """Where secret spans overlap, keep only the most confident rule's match (the first rule on ties),
+    so one value is not reported by a vendor rule and a generic rule at once."""
+    if len(raw) < 2:
+        return raw
+    order = sorted(raw, key=lambda r: (-rules[r.index].rule.confidence.rank, r.index, r.start))
+    kept: list[RawMatch] = []
+    for r in order:
+        rank = rules[r.index].rule.confidence.rank
+        shadowed = any(
+            k.start < r.end and r.start < k.end and rules[k.index].rule.confidence.rank > rank
+            or (k.start == r.start and k.end == r.end)
+            for k in kept
+        )
+        if not shadowed:
+            kept.append(r)
+    return kept

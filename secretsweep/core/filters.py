@@ -1,0 +1,158 @@
+"""False-positive filters and inline allow markers: small pure predicates with plain signatures."""
+
+from __future__ import annotations
+
+import re
+
+# --- the value itself -----------------------------------------------------------------------------
+
+_PLACEHOLDER_WORDS = (
+    b"example", b"changeme", b"change_me", b"change-me", b"placeholder", b"your_", b"your-", b"yourkey",
+    b"your key", b"redacted", b"replace_me", b"replaceme", b"dummy", b"sample", b"<your", b"insert_",
+    b"insert-", b"xxxx", b"****", b"....", b"todo", b"fixme", b"notasecret", b"not_a_secret",
+    b"not-a-secret", b"secret_here", b"password_here", b"token_here", b"key_here", b"mysecret",
+    b"mypassword", b"supersecret", b"lorem",
+)
+_TEMPLATE = re.compile(
+    rb"""^(?:
+        \$\{[^}]*\}            # ${VAR}
+      | \$\([^)]*\)            # $(command)
+      | \$[A-Za-z_][A-Za-z0-9_]*  # $VAR
+      | \{\{.*\}\}             # {{ var }} / {{resolve:...}}
+      | \{%.*%\}               # {% tag %}
+      | %\([^)]*\)[sdr]         # %(var)s
+      | %[A-Za-z_][A-Za-z0-9_]*%  # %VAR% (Windows)
+      | <[^<>]{1,64}>          # <your-key>
+      | \{[A-Za-z_][A-Za-z0-9_.]*\}  # {var} (str.format)
+      | @[A-Za-z_][A-Za-z0-9_.]*@   # @var@ (autoconf)
+      | __[A-Z0-9_]+__          # __TOKEN__
+    )$""",
+    re.VERBOSE | re.DOTALL,
+)
+_REFERENCE_PREFIXES = (b"vault:", b"ssm:", b"arn:aws:secretsmanager:", b"secretsmanager:", b"env:", b"file:")
+
+
+# Values that are a word standing in for a secret, not a secret: `password = "password"`.
+_PLACEHOLDER_VALUES = frozenset({
+    b"password", b"passwd", b"secret", b"token", b"apikey", b"api_key", b"api-key", b"pass", b"test",
+    b"testing", b"none", b"null", b"nil", b"undefined", b"true", b"false", b"string", b"value", b"hidden",
+    b"default", b"required", b"optional", b"empty", b"unknown", b"unset", b"secret_key", b"access_key",
+    b"private_key", b"client_secret", b"my_password", b"your_password", b"foobar", b"foo", b"bar",
+})
+_LONG_PLACEHOLDERS = (b"example", b"x" * 12, b"." * 3, b"*" * 6, b"0" * 16)
+
+
+def is_placeholder(secret: bytes) -> bool:
+    """Documentation and template stand-ins: EXAMPLE, changeme, xxxx, your-key...
+
+    In a long value (a key block) a short word can occur by chance, so only strong markers count there.
+    """
+    low = secret.lower()
+    if low.strip(b"\"'") in _PLACEHOLDER_VALUES:
+        return True
+    words = _PLACEHOLDER_WORDS if len(secret) <= 64 else _LONG_PLACEHOLDERS
+    return any(w in low for w in words)
+
+
+def is_template(secret: bytes) -> bool:
+    """A value that is a variable to be filled in later, not a value: ${VAR}, {{ var }}, %(var)s."""
+    return _TEMPLATE.match(secret.strip()) is not None or secret.lower().startswith(_REFERENCE_PREFIXES)
+
+
+def is_repetitive(secret: bytes) -> bool:
+    """One or two characters repeated, or a run along the alphabet, digits or keyboard."""
+    if len(set(secret)) <= 2:
+        return True
+    return is_sequential(secret)
+
+
+_SEQUENCES = (
+    b"abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz",
+    b"0123456789012345678901234567890123456789",
+    b"qwertyuiopasdfghjklzxcvbnmqwertyuiopasdfghjklzxcvbnm",
+    b"0123456789abcdef0123456789abcdef",
+)
+
+
+def is_sequential(secret: bytes) -> bool:
+    """The value (case-folded, separators dropped) is a slice of a well-known sequence."""
+    s = secret.lower().replace(b"-", b"").replace(b"_", b"")
+    if len(s) < 6:
+        return False
+    return any(s in seq or s in seq[::-1] for seq in _SEQUENCES)
+
+
+# --- the line around it ---------------------------------------------------------------------------
+
+_ENV_READS = (
+    b"os.environ", b"os.getenv", b"getenv(", b"process.env", b"env::var", b"system.getenv",
+    b"environment.getenvironmentvariable", b"env[", b"$env:", b"import.meta.env",
+)
+
+
+def reads_environment(line: bytes) -> bool:
+    """The value on this line is read from the environment rather than written into the code."""
+    low = line.lower()
+    return any(r in low for r in _ENV_READS)
+
+
+_LOCK_FILES = frozenset({
+    "package-lock.json", "npm-shrinkwrap.json", "yarn.lock", "pnpm-lock.yaml", "poetry.lock", "pipfile.lock",
+    "cargo.lock", "go.sum", "composer.lock", "gemfile.lock", "podfile.lock", "pubspec.lock", "mix.lock",
+    "packages.lock.json", "flake.lock", "uv.lock", "pdm.lock", "bun.lockb", "gradle.lockfile",
+})
+
+
+def is_lock_file(path: str | None) -> bool:
+    """Dependency lock files: full of integrity hashes, never of credentials."""
+    if not path:
+        return False
+    return path.rsplit("/", 1)[-1].lower() in _LOCK_FILES
+
+
+# --- inline allow markers -------------------------------------------------------------------------
+
+# Markers honoured on the same line as the secret; the first is ours, the rest are other tools'.
+SAME_LINE_MARKERS = (
+    b"secretsweep:allow", b"gitleaks:allow", b"betterleaks:allow", b"trufflehog:ignore",
+    b"kingfisher:ignore", b"pragma: allowlist secret", b"ggignore",
+)
+NEXT_LINE_MARKERS = (b"secretsweep:allow-next-line", b"pragma: allowlist nextline secret")
+BLOCK_START = b"secretsweep:disable"
+BLOCK_END = b"secretsweep:enable"
+# Every marker contains one of these; plain substring search is far faster than a regex here.
+_MARKER_STEMS = (b"allow", b"ignore", BLOCK_START)
+
+
+def has_any_marker(data: bytes) -> bool:
+    """Cheap check that lets a blob without markers skip the per-match marker work."""
+    return any(stem in data for stem in _MARKER_STEMS)
+
+
+def _marker_with_reason(line: bytes, marker: bytes) -> str:
+    after = line[line.find(marker) + len(marker) :].strip(b" \t:-#*/>").strip()
+    label = marker.decode()
+    return f"{label} {after.decode('utf-8', 'replace')}".strip() if after else label
+
+
+def allow_marker(data: bytes, line_start: int, line_end: int) -> str | None:
+    """The inline allow marker (with its reason) covering the line data[line_start:line_end], if any."""
+    line = data[line_start:line_end]
+    for marker in NEXT_LINE_MARKERS:
+        if marker in line:
+            break  # a next-line marker on this line speaks of the next line, not this one
+    else:
+        for marker in SAME_LINE_MARKERS:
+            if marker in line:
+                return _marker_with_reason(line, marker)
+    if line_start > 0:
+        prev_start = data.rfind(b"\n", 0, line_start - 1) + 1
+        prev = data[prev_start : line_start - 1]
+        for marker in NEXT_LINE_MARKERS:
+            if marker in prev:
+                return _marker_with_reason(prev, marker)
+    opened = data.rfind(BLOCK_START, 0, line_start)
+    if opened != -1 and data.rfind(BLOCK_END, opened, line_start) == -1:
+        eol = data.find(b"\n", opened)
+        return _marker_with_reason(data[opened : eol if eol != -1 else len(data)], BLOCK_START)
+    return None

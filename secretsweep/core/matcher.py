@@ -1,0 +1,247 @@
+"""Two-stage matching: one hyperscan pass over all rules, then `regex` on the rules that fired.
+
+Hyperscan compiles every pattern in prefilter mode, so it reports a superset of the blobs a
+rule can match; with single-match mode it reports each rule at most once per blob. The
+`regex` pass then runs only those rules over the blob and extracts the secret group. The
+pure-`regex` path runs every rule; both paths yield the same matches (a test holds them to it).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import regex
+
+from secretsweep.model import Rule
+
+# A regex that backtracks past this on one blob is abandoned for that blob (counted by the caller).
+REGEX_TIMEOUT_S = 2.0
+# Past this many hits of one rule in one blob the rest are not worth reporting separately.
+MAX_MATCHES_PER_RULE = 500
+# Rules whose matches can be longer than this are confirmed over the whole blob, not in windows.
+MAX_WINDOW = 1 << 17
+# Context kept around a window so anchors, lookbehind and lookahead see what the whole blob shows them.
+WINDOW_PAD = 256
+# Past this many hyperscan hits for one rule in one blob, one pass over the whole blob is cheaper.
+MAX_WINDOWS = 256
+
+
+def compile_pattern(pattern: str) -> regex.Pattern[bytes]:
+    """Compile a rule pattern for bytes input; the `regex` module's V0 syntax."""
+    return regex.compile(pattern.encode("utf-8"))
+
+
+def secret_group(compiled: regex.Pattern[bytes]) -> int | str:
+    """The group holding the secret: `secret` if named, else the first group, else the whole match."""
+    if "secret" in compiled.groupindex:
+        return "secret"
+    return 1 if compiled.groups >= 1 else 0
+
+
+def max_width(pattern: str) -> int | None:
+    """The longest match a pattern can make, when it is bounded (stdlib parser; regex-only syntax gives None)."""
+    try:
+        import re._parser as sre_parse
+
+        width = sre_parse.parse(pattern).getwidth()[1]
+    except Exception:
+        return None
+    # Characters may be multi-byte in UTF-8 input; a byte pattern counts bytes, which is what we search.
+    return width if width <= MAX_WINDOW else None
+
+
+@dataclass(frozen=True, slots=True)
+class CompiledRule:
+    rule: Rule
+    regex: regex.Pattern[bytes]
+    group: int | str
+    keywords: tuple[bytes, ...]
+    path: regex.Pattern[str] | None
+    max_width: int | None  # longest possible match in bytes; None when unbounded or unknown
+
+    @classmethod
+    def build(cls, rule: Rule) -> CompiledRule:
+        compiled = compile_pattern(rule.pattern)
+        return cls(
+            rule=rule,
+            regex=compiled,
+            group=secret_group(compiled),
+            keywords=tuple(k.lower().encode() for k in rule.keywords),
+            path=regex.compile(rule.path) if rule.path else None,
+            max_width=max_width(rule.pattern),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class RawMatch:
+    """A regex hit before filters: the span of the secret group and of the whole match."""
+
+    index: int  # position of the rule in the matcher's list
+    start: int
+    end: int
+    match_start: int
+    match_end: int
+
+
+def ruleset_digest(rules: Sequence[Rule]) -> str:
+    """Identifies a rule list for caching a compiled database."""
+    h = hashlib.sha256()
+    for r in rules:
+        h.update(r.id.encode() + b"\0" + r.pattern.encode() + b"\0")
+    return h.hexdigest()[:32]
+
+
+class Matcher:
+    """Finds raw matches of a fixed list of rules in bytes."""
+
+    def __init__(self, rules: Sequence[Rule], *, hyperscan_db: bytes | None = None, use_hyperscan: bool = True):
+        self.rules = [CompiledRule.build(r) for r in rules]
+        self.digest = ruleset_digest(rules)
+        self._db: Any = None
+        self._scratch: Any = None
+        # Rules hyperscan cannot take are always handed to the regex pass.
+        self._always: tuple[int, ...] = ()
+        if use_hyperscan:
+            self._init_hyperscan(hyperscan_db)
+
+    # -- hyperscan --------------------------------------------------------------------------------
+    def _init_hyperscan(self, serialized: bytes | None) -> None:
+        try:
+            import hyperscan
+        except ImportError:
+            return
+        if serialized is not None:
+            try:
+                always_len = int.from_bytes(serialized[:4], "little")
+                always = serialized[4 : 4 + 4 * always_len]
+                self._always = tuple(
+                    int.from_bytes(always[i : i + 4], "little") for i in range(0, len(always), 4)
+                )
+                self._db = hyperscan.loadb(serialized[4 + 4 * always_len :], hyperscan.HS_MODE_BLOCK)
+                self._scratch = hyperscan.Scratch(self._db)
+                return
+            except Exception:  # a stale or foreign cache entry: rebuild below
+                self._db = None
+        flags = hyperscan.HS_FLAG_PREFILTER
+        ok = list(range(len(self.rules)))
+        always: list[int] = []
+        db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+        try:
+            db.compile(
+                expressions=[self.rules[i].regex.pattern for i in ok],
+                ids=ok,
+                elements=len(ok),
+                flags=[flags] * len(ok),
+            )
+        except Exception:
+            # Find the patterns hyperscan refuses, one by one, and leave them to the regex pass.
+            ok, always = [], []
+            for i, cr in enumerate(self.rules):
+                probe = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+                try:
+                    probe.compile(expressions=[cr.regex.pattern], ids=[i], elements=1, flags=[flags])
+                    ok.append(i)
+                except Exception:
+                    always.append(i)
+            db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+            if ok:
+                db.compile(expressions=[self.rules[i].regex.pattern for i in ok], ids=ok,
+                           elements=len(ok), flags=[flags] * len(ok))
+        self._db = db if ok else None
+        self._always = tuple(always)
+        if self._db is not None:
+            self._scratch = hyperscan.Scratch(self._db)
+
+    @property
+    def uses_hyperscan(self) -> bool:
+        return self._db is not None
+
+    def serialize(self) -> bytes | None:
+        """The compiled hyperscan database with the list of rules it left out, for a cache."""
+        if self._db is None:
+            return None
+        import hyperscan
+
+        head = len(self._always).to_bytes(4, "little") + b"".join(i.to_bytes(4, "little") for i in self._always)
+        return head + hyperscan.dumpb(self._db)
+
+    def _candidates(self, data: bytes) -> dict[int, list[int] | None]:
+        """Rules that may match, each with the offsets where hyperscan saw a match end
+        (None: confirm over the whole blob)."""
+        if self._db is None:
+            return dict.fromkeys(range(len(self.rules)))
+        ends: dict[int, list[int] | None] = dict.fromkeys(self._always)
+
+        def on_match(rule_index: int, _start: int, end: int, _flags: int, _ctx: object) -> None:
+            found = ends.get(rule_index, [])
+            if found is not None:
+                found.append(end)
+                ends[rule_index] = found
+
+        self._db.scan(data, match_event_handler=on_match, scratch=self._scratch)
+        return ends
+
+    # -- both paths -------------------------------------------------------------------------------
+    def scan(self, data: bytes, path: str | None = None) -> tuple[list[RawMatch], list[str]]:
+        """Raw matches of every rule in `data` (rule order, then position), and the ids of rules
+        abandoned on this blob because their regex ran past the time bound."""
+        matches: list[RawMatch] = []
+        timed_out: list[str] = []
+        lowered: bytes | None = None
+        candidates = self._candidates(data)
+        for index in sorted(candidates):
+            cr = self.rules[index]
+            if cr.path is not None and (path is None or cr.path.search(path) is None):
+                continue
+            if cr.keywords:
+                if lowered is None:
+                    lowered = data.lower()
+                if not any(k in lowered for k in cr.keywords):
+                    continue
+            try:
+                matches.extend(self._confirm(index, cr, data, candidates[index]))
+            except TimeoutError:
+                timed_out.append(cr.rule.id)
+        return matches, timed_out
+
+    @staticmethod
+    def _confirm(index: int, cr: CompiledRule, data: bytes, ends: list[int] | None) -> list[RawMatch]:
+        found: list[RawMatch] = []
+        seen: set[tuple[int, int]] = set()
+        windows = _windows(ends, cr.max_width, len(data))
+        # A window's end looks like the end of the text to `$` and lookaheads; a true match always
+        # ends where hyperscan saw one end, so any other end is an artefact of the window.
+        true_ends = set(ends) if ends is not None and windows != [(0, len(data))] else None
+        for pos, endpos in windows:
+            for m in cr.regex.finditer(data, pos, endpos, timeout=REGEX_TIMEOUT_S):
+                start, end = m.span(cr.group)
+                if start < 0 or start == end or (m.start(), m.end()) in seen:
+                    continue
+                if true_ends is not None and m.end() not in true_ends:
+                    continue
+                seen.add((m.start(), m.end()))
+                found.append(RawMatch(index, start, end, m.start(), m.end()))
+                if len(found) >= MAX_MATCHES_PER_RULE:
+                    return found
+        return found
+
+
+def _windows(ends: list[int] | None, width: int | None, size: int) -> list[tuple[int, int]]:
+    """Merged byte ranges that hold every match ending at one of `ends`, with context on both sides.
+
+    Two windows closer than a match's length are merged, so no match can straddle a window's
+    start, and a window's regex search begins where the whole-blob search would be free too.
+    """
+    if ends is None or width is None or len(ends) > MAX_WINDOWS:
+        return [(0, size)]
+    out: list[tuple[int, int]] = []
+    for e in sorted(set(ends)):
+        lo, hi = max(0, e - width - WINDOW_PAD), min(size, e + WINDOW_PAD)
+        if out and lo <= out[-1][1] + width:
+            out[-1] = (out[-1][0], hi)
+        else:
+            out.append((lo, hi))
+    return out
