@@ -128,6 +128,8 @@ class Finding:
     severity: Severity
     confidence: Confidence
     occurrences: tuple[Occurrence, ...]
+    # Plaintext, kept in memory only for --show-secrets and migration; never repr'd, stored or compared.
+    secret: bytes = field(default=b"", repr=False, compare=False)
 
     @property
     def first(self) -> Occurrence:

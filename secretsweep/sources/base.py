@@ -1,0 +1,70 @@
+"""What every source shares: the Source protocol and the count of what was skipped, by reason."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from secretsweep.model import Blob, Origin
+
+# Reasons a blob is skipped; the summary prints them in this order.
+BINARY = "binary"
+TOO_LARGE = "too large"
+UNREADABLE = "unreadable"
+VANISHED = "vanished"
+SPECIAL = "not a regular file"
+SYMLINK = "symlink (not followed)"
+IGNORED_PATH = "ignored path"
+LFS_POINTER = "git-lfs pointer"
+MISSING_OBJECT = "missing or corrupt object"
+SUBMODULE = "submodule (not followed)"
+
+DEFAULT_MAX_SIZE = 10 * 1024 * 1024
+_BINARY_PROBE = 8000
+
+
+@dataclass
+class SkipStats:
+    """Skipped items counted by reason, with a few example paths per reason for the summary."""
+
+    counts: Counter[str] = field(default_factory=Counter)
+    examples: dict[str, list[str]] = field(default_factory=dict)
+
+    def skip(self, reason: str, path: str) -> None:
+        self.counts[reason] += 1
+        shown = self.examples.setdefault(reason, [])
+        if len(shown) < 3:
+            shown.append(path)
+
+    def merge(self, other: SkipStats) -> None:
+        self.counts.update(other.counts)
+        for reason, paths in other.examples.items():
+            mine = self.examples.setdefault(reason, [])
+            mine.extend(paths[: max(0, 3 - len(mine))])
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+class Source(Protocol):
+    """Something that yields blobs to scan, each with where it was seen, counting what it skips."""
+
+    stats: SkipStats
+
+    def blobs(self) -> Iterator[tuple[Blob, Origin]]: ...
+
+    def partition(self, n: int) -> list[Source]:
+        """Up to n independent parts whose blobs together are this source's, for worker processes."""
+        ...
+
+
+def looks_binary(data: bytes) -> bool:
+    """Git's own test: a NUL byte near the start means binary."""
+    return b"\0" in data[:_BINARY_PROBE]
+
+
+def is_lfs_pointer(data: bytes) -> bool:
+    return len(data) < 1024 and data.startswith(b"version https://git-lfs.github.com/spec/")
