@@ -1,0 +1,268 @@
+"""Command line: parses arguments, wires sources, detector and reports together, and turns every
+SecretsweepError into one line on stderr and its exit code. Heavy modules are imported per command
+so the pre-commit hook starts fast.
+
+Exit codes: 0 nothing found, 1 findings, 2 usage or configuration error, 3 AWS error (nothing
+changed), 4 migration rolled back, 70 internal error, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from secretsweep import __version__
+from secretsweep.errors import (
+    EXIT_CLEAN,
+    EXIT_FINDINGS,
+    EXIT_INTERRUPTED,
+    EXIT_USAGE,
+    SecretsweepError,
+    UsageError,
+)
+
+if TYPE_CHECKING:
+    from secretsweep.model import Finding, Rule
+    from secretsweep.scan import ScanResult
+
+EXIT_INTERNAL = 70
+
+EPILOG = """exit codes:
+  0    no findings (or only findings already decided in the baseline)
+  1    findings were reported
+  2    usage or configuration error (bad path, broken rule, corrupt baseline)
+  3    AWS error; nothing was changed
+  4    migration failed and was rolled back
+  70   internal error (set SECRETSWEEP_DEBUG=1 for the traceback)
+  130  interrupted
+"""
+
+
+# -- argument parsing ------------------------------------------------------------------------------
+
+def _size(text: str) -> int:
+    units = {"": 1, "B": 1, "K": 1024, "KB": 1024, "M": 1024**2, "MB": 1024**2, "G": 1024**3, "GB": 1024**3}
+    t = text.strip().upper()
+    num = t.rstrip("KMGB")
+    try:
+        return int(float(num) * units[t[len(num):]])
+    except (ValueError, KeyError):
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (try 10MB, 512K or a number of bytes)") from None
+
+
+def _add_rule_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("rules")
+    g.add_argument("--rules", action="append", type=Path, default=[], metavar="DIR",
+                   help="also load rule files (*.toml) from DIR or FILE; repeatable")
+    g.add_argument("--no-builtin-rules", action="store_true", help="do not load the built-in rules")
+    g.add_argument("--only-rule", action="append", default=[], metavar="PREFIX",
+                   help="use only rules whose id starts with PREFIX; repeatable")
+    g.add_argument("--disable-rule", action="append", default=[], metavar="PREFIX",
+                   help="do not use rules whose id starts with PREFIX; repeatable")
+
+
+def _add_output_options(p: argparse.ArgumentParser) -> None:
+    from secretsweep.report import FORMATS
+
+    g = p.add_argument_group("output")
+    g.add_argument("-f", "--format", choices=FORMATS, default="text", help="report format (default: text)")
+    g.add_argument("-o", "--output", type=Path, metavar="FILE", help="write the report to FILE, not stdout")
+    g.add_argument("--show-secrets", action="store_true",
+                   help="print secrets in full (never the default; never stored)")
+    g.add_argument("--min-confidence", choices=("low", "medium", "high"), default="low",
+                   help="report only findings at or above this confidence (default: low)")
+    g.add_argument("-q", "--quiet", action="store_true", help="no progress and no summary on stderr")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="secretsweep",
+        description="Find leaked credentials in code and git history.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"secretsweep {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    scan = sub.add_parser("scan", help="scan a folder or file for secrets", epilog=EPILOG,
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
+    scan.add_argument("path", nargs="?", default=".", type=Path, help="folder or file to scan (default: .)")
+    scan.add_argument("--max-file-size", type=_size, default="10MB", metavar="SIZE",
+                      help="skip files larger than SIZE (default: 10MB)")
+    scan.add_argument("--exclude", action="append", default=[], metavar="GLOB",
+                      help="skip paths matching GLOB (gitignore syntax); repeatable")
+    scan.add_argument("--no-inline-allow", action="store_true",
+                      help="also report secrets allowed inline (secretsweep:allow, gitleaks:allow, ...), marked")
+    scan.add_argument("-j", "--jobs", type=int, default=None, metavar="N",
+                      help="worker processes for large scans (default: one per core)")
+    scan.add_argument("--no-hyperscan", action="store_true", help="use the pure-regex matcher")
+    _add_output_options(scan)
+    _add_rule_options(scan)
+    scan.set_defaults(func=cmd_scan)
+
+    rules = sub.add_parser("rules", help="list or check detection rules")
+    rules_sub = rules.add_subparsers(dest="rules_command", metavar="ACTION")
+    rules_sub.required = True
+    rl = rules_sub.add_parser("list", help="list the rules in use")
+    rl.add_argument("--format", choices=("text", "json"), default="text")
+    _add_rule_options(rl)
+    rl.set_defaults(func=cmd_rules_list)
+    rc = rules_sub.add_parser("check", help="compile every rule and run its examples")
+    _add_rule_options(rc)
+    rc.set_defaults(func=cmd_rules_check)
+    return parser
+
+
+# -- commands --------------------------------------------------------------------------------------
+
+def _load_rules(args: argparse.Namespace) -> list[Rule]:
+    from secretsweep.rules import load_rules
+
+    return load_rules(args.rules, builtins=not args.no_builtin_rules, only=args.only_rule,
+                      disable=args.disable_rule)
+
+
+def _emit(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"{output}: cannot write the report: {exc.strerror}") from None
+
+
+def _visible(findings: list[Finding], args: argparse.Namespace) -> list[Finding]:
+    """Findings to report: inline-allowed locations dropped (unless audited) and the confidence floor applied."""
+    from dataclasses import replace
+
+    from secretsweep.model import Confidence
+
+    floor = Confidence(args.min_confidence).rank
+    out = []
+    for f in findings:
+        if f.confidence.rank < floor:
+            continue
+        if not getattr(args, "no_inline_allow", False):
+            kept = tuple(o for o in f.occurrences if not o.allowed_by)
+            if not kept:
+                continue
+            if len(kept) != len(f.occurrences):
+                f = replace(f, occurrences=kept)
+        out.append(f)
+    return out
+
+
+def _summary(result: ScanResult, reported: int) -> dict[str, Any]:
+    return {
+        "blobs": result.blobs,
+        "bytes": result.bytes,
+        "duplicates": result.duplicates,
+        "skipped": dict(result.skipped.counts),
+        "timed_out_rules": dict(result.timed_out),
+        "findings": reported,
+        "seconds": round(result.elapsed, 3),
+        **result.extra,
+    }
+
+
+def _print_summary(result: ScanResult, reported: int, what: str) -> None:
+    mb = result.bytes / 1e6
+    rate = mb / result.elapsed if result.elapsed > 0 else 0.0
+    parts = [f"scanned {result.blobs} {what} ({mb:.1f} MB) in {result.elapsed:.2f}s ({rate:.0f} MB/s)"]
+    if result.duplicates:
+        parts.append(f"{result.duplicates} duplicate(s) scanned once")
+    parts.append(f"{reported} finding(s)")
+    print("secretsweep: " + "; ".join(parts), file=sys.stderr)
+    if result.skipped.total:
+        reasons = ", ".join(f"{n} {reason}" for reason, n in sorted(result.skipped.counts.items()))
+        print(f"secretsweep: skipped {result.skipped.total}: {reasons}", file=sys.stderr)
+    if result.timed_out:
+        rules = ", ".join(sorted(result.timed_out))
+        print(f"secretsweep: some blobs were too slow for rule(s) {rules} and were not fully checked by them",
+              file=sys.stderr)
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    from secretsweep import scan as scanner
+    from secretsweep.engine import build_detector
+    from secretsweep.report import ReportData, formatter
+    from secretsweep.sources.worktree import WorktreeSource
+
+    rules = _load_rules(args)
+    source = WorktreeSource(args.path, max_size=args.max_file_size, exclude=args.exclude)
+    detector = build_detector(rules, use_hyperscan=not args.no_hyperscan)
+    paths = source.paths()
+    size = source.total_size() if len(paths) > 200 else 0
+    result = scanner.run(source, detector, jobs=args.jobs, size_hint=size)
+    findings = _visible(result.findings, args)
+    data = ReportData(findings, {r.id: r for r in rules}, summary=_summary(result, len(findings)),
+                      show_secrets=args.show_secrets)
+    color = args.format == "text" and args.output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    _emit(formatter(args.format, color=color).format(data), args.output)
+    if not args.quiet:
+        _print_summary(result, len(findings), "files")
+    return EXIT_FINDINGS if findings else EXIT_CLEAN
+
+
+def cmd_rules_list(args: argparse.Namespace) -> int:
+    rules = _load_rules(args)
+    if args.format == "json":
+        import json
+
+        rows = [{"id": r.id, "name": r.name, "severity": r.severity.value, "confidence": r.confidence.value,
+                 "keywords": list(r.keywords), "source": r.source} for r in rules]
+        sys.stdout.write(json.dumps(rows, indent=2) + "\n")
+    else:
+        width = max(len(r.id) for r in rules)
+        for r in rules:
+            sys.stdout.write(f"{r.id:{width}}  {r.severity.value:8}  {r.confidence.value:6}  {r.name}\n")
+        sys.stdout.write(f"{len(rules)} rules\n")
+    return EXIT_CLEAN
+
+
+def cmd_rules_check(args: argparse.Namespace) -> int:
+    from secretsweep.rules import check_rule
+
+    rules = _load_rules(args)
+    problems = 0
+    for r in rules:
+        for p in check_rule(r):
+            problems += 1
+            print(f"{r.source}: rule {r.id!r}: {p}", file=sys.stderr)
+    if problems:
+        print(f"secretsweep: {problems} problem(s) in {len(rules)} rules", file=sys.stderr)
+        return EXIT_USAGE
+    print(f"{len(rules)} rules checked: every example matches, no negative example does")
+    return EXIT_CLEAN
+
+
+# -- entry point -----------------------------------------------------------------------------------
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except SecretsweepError as exc:
+        print(f"secretsweep: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("secretsweep: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (| head): not an error worth a message.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_CLEAN
+    except Exception as exc:  # the one place an unexpected error becomes a message, not a traceback
+        if os.environ.get("SECRETSWEEP_DEBUG"):
+            raise
+        print(f"secretsweep: internal error: {type(exc).__name__}: {exc} "
+              "(set SECRETSWEEP_DEBUG=1 for details)", file=sys.stderr)
+        return EXIT_INTERNAL
