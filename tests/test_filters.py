@@ -1,0 +1,135 @@
+"""Each false-positive filter and the inline allow markers, on their own."""
+
+from __future__ import annotations
+
+import pytest
+
+from secretsweep.core import filters
+from secretsweep.core.entropy import charset, normalised, shannon
+from secretsweep.core.fingerprint import fingerprint, mask, masked_line
+from secretsweep.core.validators import base62, crc32_base62, jwt
+
+
+@pytest.mark.parametrize("value", [b"AKIAIOSFODNN7EXAMPLE", b"changeme", b"xxxxxxxxxxxx", b"<your-api-key>",
+                                   b"your_token_here", b"password", b"PLACEHOLDER_VALUE", b"REDACTED"])
+def test_placeholders(value):
+    assert filters.is_placeholder(value) or filters.is_template(value)
+
+
+@pytest.mark.parametrize("value", [b"q8Jf2LmN4pR7sT9v", b"Tr0ub4dor&3x", b"ZBJQ6c1suD6ZgCST"])
+def test_real_looking_values_are_not_placeholders(value):
+    assert not filters.is_placeholder(value)
+    assert not filters.is_template(value)
+    assert not filters.is_repetitive(value)
+
+
+@pytest.mark.parametrize("value", [b"${DB_PASSWORD}", b"{{ vault_password }}", b"%(password)s", b"$PASSWORD",
+                                   b"<password>", b"{password}", b"%DB_PASS%", b"__TOKEN__",
+                                   b"{{resolve:secretsmanager:prod/db:SecretString:password}}",
+                                   b"vault:secret/data/db#password"])
+def test_templates_and_references(value):
+    assert filters.is_template(value)
+
+
+@pytest.mark.parametrize("value", [b"aaaaaaaa", b"abababab", b"abcdefgh", b"12345678", b"qwertyui", b"87654321"])
+def test_repetitive(value):
+    assert filters.is_repetitive(value)
+
+
+def test_long_random_value_keeps_chance_words():
+    # A word inside a long random block (a key body) is chance, not a placeholder.
+    assert not filters.is_placeholder(b"A" * 30 + b"todo" + b"B9x" * 20)
+
+
+@pytest.mark.parametrize("line", [b'password = os.environ["DB_PASSWORD"]', b"const t = process.env.TOKEN",
+                                  b'pw := os.Getenv("PW")', b'System.getenv("SECRET")'])
+def test_environment_reads(line):
+    assert filters.reads_environment(line)
+
+
+def test_lock_files():
+    assert filters.is_lock_file("frontend/package-lock.json")
+    assert filters.is_lock_file("poetry.lock")
+    assert not filters.is_lock_file("locksmith.py")
+    assert not filters.is_lock_file(None)
+
+
+def _allow(text: bytes, needle: bytes) -> str | None:
+    start = text.index(needle)
+    line_start = text.rfind(b"\n", 0, start) + 1
+    line_end = text.find(b"\n", start)
+    return filters.allow_marker(text, line_start, line_end if line_end != -1 else len(text))
+
+
+@pytest.mark.parametrize("marker", [b"secretsweep:allow", b"gitleaks:allow", b"betterleaks:allow",
+                                    b"trufflehog:ignore", b"kingfisher:ignore", b"pragma: allowlist secret",
+                                    b"ggignore"])
+def test_same_line_markers(marker):
+    assert _allow(b"key = 'S3CR3T'  # " + marker + b"\n", b"S3CR3T")
+
+
+def test_marker_reason_is_kept():
+    assert _allow(b"key = 'S3CR3T'  # secretsweep:allow test fixture\n", b"S3CR3T") == \
+        "secretsweep:allow test fixture"
+
+
+@pytest.mark.parametrize("marker", [b"secretsweep:allow-next-line", b"pragma: allowlist nextline secret"])
+def test_next_line_markers(marker):
+    text = b"# " + marker + b"\nkey = 'S3CR3T'\nother = 'S3CR3U'\n"
+    assert _allow(text, b"S3CR3T")
+    assert _allow(text, b"S3CR3U") is None
+    # A next-line marker does not allow its own line.
+    assert _allow(b"key = 'S3CR3T' # " + marker + b"\n", b"S3CR3T") is None
+
+
+def test_disable_block():
+    text = b"a = 'S1'\n# secretsweep:disable vendored\nb = 'S2'\n# secretsweep:enable\nc = 'S3'\n"
+    assert _allow(text, b"S1") is None
+    assert _allow(text, b"S2") == "secretsweep:disable vendored"
+    assert _allow(text, b"S3") is None
+
+
+def test_entropy_by_class():
+    assert shannon(b"") == 0.0
+    assert shannon(b"aaaa") == 0.0
+    assert shannon(b"abcd") == 2.0
+    assert charset(b"deadbeef00") == "hex"
+    assert charset(b"Zq9xR8") == "alnum"
+    assert charset(b"Zq9+/=") == "base64"
+    assert charset(b"p@ss!") == "other"
+    assert 0.0 <= normalised(b"q8Jf2LmN4pR7sT9v") <= 1.0
+
+
+def test_fingerprint_depends_on_rule_and_secret_only():
+    a = fingerprint("aws.access-key-id", b"AKIAFHSG4A7UNZQWWYEV")
+    assert a == fingerprint("aws.access-key-id", b"AKIAFHSG4A7UNZQWWYEV")
+    assert a != fingerprint("aws.secret-access-key", b"AKIAFHSG4A7UNZQWWYEV")
+    assert a.startswith("v1:") and "AKIAFHSG4A7UNZQWWYEV" not in a
+
+
+@pytest.mark.parametrize("secret", [b"ab", b"abcdefgh", b"AKIAFHSG4A7UNZQWWYEV", b"x" * 200])
+def test_mask_shows_at_most_a_quarter(secret):
+    shown = mask(secret).split("\u2026")[0]
+    assert len(shown) <= len(secret) // 4
+    assert f"({len(secret)})" in mask(secret)
+
+
+def test_masked_line_hides_the_secret():
+    data = b"first\nkey = 'Zq9xR8wLp2Tm' # note\nlast"
+    start = data.index(b"Zq9")
+    line = masked_line(data, start, start + 12, mask(b"Zq9xR8wLp2Tm"))
+    assert line == "key = 'Zq9\u2026(12)' # note"
+
+
+def test_github_checksum():
+    body = b"u8jzPde0IgxLd6GncfBAepfJBd0Kh8"
+    import binascii
+
+    token = b"ghp_" + body + base62(binascii.crc32(body), 6)
+    assert crc32_base62(token)
+    assert not crc32_base62(token[:-1] + (b"A" if token[-1:] != b"A" else b"B"))
+
+
+def test_jwt_validator():
+    assert jwt(b"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl")
+    assert not jwt(b"abc.def.ghi")

@@ -1,0 +1,68 @@
+"""The hyperscan path and the pure-regex path give the same matches on the same inputs."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from secretsweep.core.detect import Detector
+from secretsweep.rules import load_rules
+from tests.conftest import SAMPLES, fake_aws_key_id, fake_aws_secret
+
+pytest.importorskip("hyperscan")
+
+RULES = load_rules()
+HS = Detector(RULES)
+PURE = Detector(RULES, use_hyperscan=False)
+
+
+def spans(detector: Detector, data: bytes, path: str | None = None) -> list[tuple[str, int, int, str | None]]:
+    return [(m.rule_id, m.start, m.end, m.allowed_by) for m in detector.detect(data, path).matches]
+
+
+def test_hyperscan_is_in_use():
+    assert HS.matcher.uses_hyperscan
+    assert not PURE.matcher.uses_hyperscan
+
+
+@pytest.mark.parametrize("rule", RULES, ids=[r.id for r in RULES])
+def test_paths_agree_on_rule_examples(rule):
+    for text in (*rule.examples, *rule.negative_examples):
+        assert spans(HS, text.encode()) == spans(PURE, text.encode())
+
+
+def test_paths_agree_on_sample_streams():
+    for fi in SAMPLES.glob("*.fi"):
+        data = fi.read_bytes()
+        assert spans(HS, data) == spans(PURE, data)
+        assert spans(HS, data)
+
+
+def test_paths_agree_on_a_large_mixed_blob():
+    # Many hits spread through a big blob: exercises merged windows and the whole-blob fallback.
+    parts = []
+    for i in range(400):
+        parts.append(f"line {i} nothing here\n")
+        if i % 7 == 0:
+            parts.append(f'aws_access_key_id = "{fake_aws_key_id(i)}"\n')
+        if i % 11 == 0:
+            parts.append(f'aws_secret_access_key = "{fake_aws_secret(i)}"\npassword = "Zq{i}xR8wLp2"\n')
+    data = "".join(parts).encode()
+    assert spans(HS, data) == spans(PURE, data)
+    assert len(spans(HS, data)) > 60
+
+
+# Text made of fragments that rules care about, so random inputs do reach the regex stage.
+_FRAGMENTS = st.sampled_from([
+    "password", " = ", ": ", '"', "'", "\n", "AKIA", "ghp_", "sk_live_", "xoxb-", "://", "@", "secret",
+    "token", "-----BEGIN RSA PRIVATE KEY-----", "-----END RSA PRIVATE KEY-----", "aws_secret_access_key",
+    "Zq9xR8wLp2Tm", "ABCDEFGHIJKLMNOP", "0123456789", "=", "#", "secretsweep:allow", " ", "\t",
+])
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.one_of(_FRAGMENTS, st.text(max_size=12)), max_size=60))
+def test_paths_agree_on_generated_text(pieces):
+    data = "".join(pieces).encode("utf-8", "surrogatepass")
+    assert spans(HS, data) == spans(PURE, data)
