@@ -148,12 +148,11 @@ def check_rule(rule: Rule) -> list[str]:
     detector = Detector([rule], use_hyperscan=False)
     if not rule.examples:
         problems.append("has no examples")
-    for ex in rule.examples:
-        if not detector.detect(ex.encode(), path=_example_path(rule)).matches:
-            problems.append(f"example does not match: {ex[:60]!r}")
-    for ex in rule.negative_examples:
-        if detector.detect(ex.encode(), path=_example_path(rule)).matches:
-            problems.append(f"negative example matches: {ex[:60]!r}")
+    path = _example_path(rule)
+    problems += [f"example does not match: {ex[:60]!r}" for ex in rule.examples
+                 if not detector.detect(ex.encode(), path=path).matches]
+    problems += [f"negative example matches: {ex[:60]!r}" for ex in rule.negative_examples
+                 if detector.detect(ex.encode(), path=path).matches]
     if max_width(rule.pattern) is None:
         problems.append(f"pattern has no bounded length under {MAX_WINDOW} bytes: bound every repeat "
                         "(write {0,40}, not * or +) so matches can be confirmed in windows")

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from sample_repos.build import build
 from secretsweep.cli import main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,18 +34,10 @@ def git(repo: Path, *args: str, input: bytes | None = None) -> str:
     return out.stdout.decode()
 
 
-def load_sample(name: str, dest: Path) -> Path:
-    """Build the real repository from sample_repos/<name>.fi in `dest` and check out main."""
-    dest.mkdir(parents=True, exist_ok=True)
-    git(dest, "init", "-q", "-b", "main")
-    git(dest, "fast-import", "--quiet", input=(SAMPLES / f"{name}.fi").read_bytes())
-    git(dest, "checkout", "-q", "-f", "main")
-    return dest
-
-
 @pytest.fixture
 def sample_repo(tmp_path: Path) -> Callable[[str], Path]:
-    return lambda name: load_sample(name, tmp_path / name)
+    """Builds the real repository from sample_repos/<name>.fi in a temporary folder."""
+    return lambda name: build(name, tmp_path / name)
 
 
 @dataclass

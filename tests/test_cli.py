@@ -10,7 +10,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from tests.conftest import ROOT, fake_aws_key_id, fake_aws_secret
+from tests.conftest import ROOT, fake_aws_key_id, fake_aws_secret, fake_token
 
 SCHEMA = json.loads((ROOT / "tests" / "data" / "sarif-schema-2.1.0.json").read_text())
 
@@ -78,7 +78,7 @@ def test_show_secrets_is_explicit(run_cli, leaky):
 
 
 def test_min_confidence(run_cli, tmp_path):
-    (tmp_path / "a.py").write_text('db_password = "Zq9xR8wLp2Tm"\n')
+    (tmp_path / "a.py").write_text(f'db_password = "{fake_token(12, seed=4)}"\n')
     assert run_cli("scan", tmp_path, "--min-confidence", "high").code == 0
     assert run_cli("scan", tmp_path, "--min-confidence", "medium").code == 1
 

@@ -8,8 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SAMPLES
-
 # (rule id, path, line) of every planted secret in each sample's working tree.
 EXPECTED = {
     "webapp": {
@@ -87,6 +85,3 @@ def test_no_plaintext_in_any_default_output(name, fmt, scanned, run_cli, tmp_pat
                 if len(part) >= 16:
                     assert part not in text
 
-
-def test_fast_import_streams_are_the_only_sample_format():
-    assert sorted(p.suffix for p in SAMPLES.iterdir() if p.is_file() and p.name != "README.md") == [".fi", ".fi"]

@@ -50,7 +50,7 @@ class Detector:
             return False
         if rule.confidence is not Confidence.HIGH:
             # Context filters only for generic rules: a vendor-shaped token is a token wherever it sits.
-            if filters.is_lock_file(path):
+            if filters.is_lock_file(path) or filters.looks_like_identifier(secret) or filters.looks_like_path(secret):
                 return False
             line_start = data.rfind(b"\n", 0, raw.match_start) + 1
             line_end = data.find(b"\n", raw.match_end)

@@ -82,6 +82,46 @@ def is_sequential(secret: bytes) -> bool:
     return any(s in seq or s in seq[::-1] for seq in _SEQUENCES)
 
 
+_IDENTIFIER = re.compile(
+    rb"^[A-Za-z_$][A-Za-z0-9_$]*(?:(?:\.|::|:|->|/)[A-Za-z_$][A-Za-z0-9_$]*)*(?:\([A-Za-z0-9_.,\s]{0,40}\))?[,;]?$"
+)
+_CAMEL_OR_SNAKE = re.compile(
+    rb"^(?:[a-z]+(?:_[a-z]+)+|[a-z]+(?:[A-Z][a-z]+)+|[A-Z][a-z]+(?:[A-Z][a-z]+)+|[A-Z]+(?:_[A-Z]+)+)$"
+)
+
+
+def looks_like_identifier(value: bytes) -> bool:
+    """A name from code rather than a value: `args.show_secrets`, `settings.DB_PASSWORD`, `getToken()`,
+    `user_password`, `accessToken`. Digits are rare in names and common in secrets, so a value with a
+    digit only counts as a name when it is dotted."""
+    if _IDENTIFIER.match(value) is None:
+        return False
+    dotted = any(sep in value for sep in (b".", b"::", b"->", b"("))
+    if dotted:
+        return True
+    return not any(c in b"0123456789" for c in value) and _CAMEL_OR_SNAKE.match(value.rstrip(b",;")) is not None
+
+
+_PATH_SEGMENT = re.compile(rb"^[A-Za-z0-9_.~@-]{1,80}$")
+
+
+def looks_like_path(value: bytes) -> bool:
+    """A file path or URL path without credentials: `config/.env`, `/etc/ssl/key.pem`, `~/.aws/config`."""
+    if b"/" not in value and b"\\" not in value or b"+" in value or b"=" in value:
+        return False
+    segments = [s for s in re.split(rb"[/\\]", value) if s]
+    if not segments or not all(_PATH_SEGMENT.match(s) for s in segments):
+        return False
+    digits = sum(c in b"0123456789" for c in value)
+    if digits * 5 > len(value):
+        return False
+    if all(re.fullmatch(rb"[A-Za-z_.-]+", s) for s in segments) and len(segments) >= 2:
+        return True  # every part a plain word: config/settings, deploy/id_rsa
+    anchored = value.startswith((b"/", b"./", b"../", b"~/")) or len(segments) >= 3
+    has_extension = re.search(rb"\.[A-Za-z][A-Za-z0-9]{0,5}$", value) is not None
+    return anchored or has_extension
+
+
 # --- the line around it ---------------------------------------------------------------------------
 
 _ENV_READS = (
