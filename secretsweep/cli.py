@@ -73,8 +73,9 @@ def _add_output_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("-o", "--output", type=Path, metavar="FILE", help="write the report to FILE, not stdout")
     g.add_argument("--show-secrets", action="store_true",
                    help="print secrets in full (never the default; never stored)")
-    g.add_argument("--min-confidence", choices=("low", "medium", "high"), default="low",
-                   help="report only findings at or above this confidence (default: low)")
+    g.add_argument("--min-confidence", choices=("low", "medium", "high"), default="medium",
+                   help="report only findings at or above this confidence (default: medium; "
+                        "low adds bare high-entropy strings and generic matches in tests)")
     g.add_argument("-q", "--quiet", action="store_true", help="no progress and no summary on stderr")
 
 

@@ -133,3 +133,60 @@ def test_github_checksum():
 def test_jwt_validator():
     assert jwt(b"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.c2lnbmF0dXJl")
     assert not jwt(b"abc.def.ghi")
+
+
+@pytest.mark.parametrize("value", [b"shadow", b"infoblox", b"foo-bar", b"DONTSHOWME", b"Interactive"])
+def test_word_like_values(value):
+    assert filters.is_word_like(value)
+
+
+@pytest.mark.parametrize("value", [b"ptgUzEjfebzJ", b"kQzTrWbYpLmN", b"Tr0ub4dor3x", b"averyveryverylongpassphrase"])
+def test_random_or_long_values_are_not_words(value):
+    assert not filters.is_word_like(value)
+
+
+@pytest.mark.parametrize("value", [b"KRB5_PASSWORD", b"vault-password", b"test1@secret", b"my_api_key"])
+def test_values_naming_a_secret(value):
+    assert filters.names_a_secret(value)
+
+
+@pytest.mark.parametrize("value", [b"--api-key", b"@KEY_FILE", b"(UInt64)stats", b"__omit__%s", b"http://x:y@h"])
+def test_not_a_value(value):
+    assert filters.is_not_a_value(value)
+
+
+@pytest.mark.parametrize("value", [b"args.show_secrets", b"settings.DB_PASSWORD", b"getToken()", b"user_password",
+                                   b"accessToken", b"make_token(5)"])
+def test_identifiers(value):
+    assert filters.looks_like_identifier(value)
+
+
+@pytest.mark.parametrize("value", [b"Tr0ub4dor3x", b"ZBJQ6c1suD6ZgCST", b"hunter"])
+def test_values_are_not_identifiers(value):
+    assert not filters.looks_like_identifier(value)
+
+
+@pytest.mark.parametrize("value", [b"config/.env", b"deploy/id_rsa", b"/etc/ssl/key.pem", b"~/.aws/credentials"])
+def test_paths(value):
+    assert filters.looks_like_path(value)
+
+
+@pytest.mark.parametrize("value", [b"lLK6sNdVU72lZ+o2/YH19dCqgn28s9Dp68GZN9Z3", b"ab12/cd34", b"Zq9x/R8wL"])
+def test_base64_with_slashes_is_not_a_path(value):
+    assert not filters.looks_like_path(value)
+
+
+@pytest.mark.parametrize("path", ["tests/test_app.py", "src/__tests__/a.js", "pkg/foo_test.go", "test_x.py",
+                                  "spec/models/user_spec.rb", "a/fixtures/creds.yml"])
+def test_test_paths(path):
+    assert filters.is_test_path(path)
+
+
+@pytest.mark.parametrize("path", ["src/app.py", "contest/main.py", "latest/x.py", None])
+def test_non_test_paths(path):
+    assert not filters.is_test_path(path)
+
+
+def test_sequential_run_inside_a_value():
+    assert filters.is_sequential(b"BECOME-SUCCESS-abcdefghijklmnopqrstuvxyz")
+    assert not filters.is_sequential(b"ZBJQ6c1suD6ZgCST")

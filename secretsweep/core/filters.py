@@ -11,7 +11,7 @@ _PLACEHOLDER_WORDS = (
     b"your key", b"redacted", b"replace_me", b"replaceme", b"dummy", b"sample", b"<your", b"insert_",
     b"insert-", b"xxxx", b"****", b"....", b"todo", b"fixme", b"notasecret", b"not_a_secret",
     b"not-a-secret", b"secret_here", b"password_here", b"token_here", b"key_here", b"mysecret",
-    b"mypassword", b"supersecret", b"lorem",
+    b"mypassword", b"supersecret", b"lorem", b"hunter2", b"hunter4",
 )
 _TEMPLATE = re.compile(
     rb"""^(?:
@@ -75,11 +75,62 @@ _SEQUENCES = (
 
 
 def is_sequential(secret: bytes) -> bool:
-    """The value (case-folded, separators dropped) is a slice of a well-known sequence."""
+    """The value (case-folded, separators dropped) is a slice of a well-known sequence, or holds a run
+    of eight or more of one (`BECOME-SUCCESS-abcdefghijklmnop`)."""
     s = secret.lower().replace(b"-", b"").replace(b"_", b"")
     if len(s) < 6:
         return False
-    return any(s in seq or s in seq[::-1] for seq in _SEQUENCES)
+    if any(s in seq or s in seq[::-1] for seq in _SEQUENCES):
+        return True
+    return any(seq[i : i + 8] in s for seq in _SEQUENCES[:3] for i in range(0, 26 if seq[0:1] != b"0" else 10))
+
+
+# --- generic values: what a real secret does not look like -----------------------------------------
+
+_WORD = rb"(?:[A-Z]?[a-z]{1,15}|[A-Z]{1,15})"
+_WORDS = re.compile(rb"^" + _WORD + rb"(?:[-_ .]?" + _WORD + rb"){0,5}$")
+_SECRET_WORDS = re.compile(rb"(?i)passw(?:or)?d|passwd|secret|token|api_?key|credential")
+
+
+def is_word_like(value: bytes) -> bool:
+    """Short, letters only, in words (lower case, Capitalised or ALL CAPS, maybe joined): a word or a name
+    (`shadow`, `foo-bar`, `DontShowMe`), not a generated secret, whose case flips at random."""
+    if len(value) >= 16 or _WORDS.match(value) is None:
+        return False
+    # Words are about 40% vowels; random letters about 20%.
+    letters = [c for c in value.lower() if 97 <= c <= 122]
+    return sum(c in b"aeiouy" for c in letters) >= 0.3 * len(letters)
+
+
+def names_a_secret(value: bytes) -> bool:
+    """The value names what it stands for (`KRB5_PASSWORD`, `vault-password`, `test1@secret`)."""
+    return _SECRET_WORDS.search(value) is not None
+
+
+def is_not_a_value(value: bytes) -> bool:
+    """Shapes that are code or markup, not a value: CLI flags, decorators and casts, format strings, URLs
+    (the URL rule judges those)."""
+    return (
+        value[:1] in (b"-", b"@", b"(", b"[", b"!", b"&", b"*", b".")
+        or b"%s" in value or b"%d" in value or b"{}" in value or b"://" in value
+    )
+
+
+_TEST_DIRS = frozenset({"test", "tests", "__tests__", "spec", "specs", "fixtures", "fixture", "testdata",
+                        "test_data", "testing", "mocks", "__mocks__", "__fixtures__", "e2e"})
+
+
+def is_test_path(path: str | None) -> bool:
+    """Tests and fixtures, where values assigned to `password` are mostly made up for the test."""
+    if not path:
+        return False
+    parts = path.lower().split("/")
+    name = parts[-1]
+    return (
+        any(p in _TEST_DIRS for p in parts[:-1])
+        or name.startswith(("test_", "tests_")) or name.endswith(("_test.py", "_test.go", ".test.js",
+                                                                  ".test.ts", ".spec.js", ".spec.ts", "_spec.rb"))
+    )
 
 
 _IDENTIFIER = re.compile(

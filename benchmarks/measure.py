@@ -1,0 +1,71 @@
+"""Shared measuring for the benchmarks: run a command, time it, and read its peak memory from wait4."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass
+class Measured:
+    name: str
+    wall: float          # median seconds over the runs
+    walls: list[float]
+    peak_rss_mb: float   # largest resident set of the process tree's main process, MB
+    findings: int | None
+    code: int
+
+
+def run_once(argv: Sequence[str], stdout_path: Path | None = None,
+             env: dict[str, str] | None = None) -> tuple[float, float, int]:
+    """(wall seconds, peak RSS MB, exit code) of one run; stdout goes to a file or /dev/null."""
+    out = open(stdout_path or os.devnull, "wb")  # noqa: SIM115 - closed below, after the child ends
+    started = time.perf_counter()
+    proc = subprocess.Popen(list(argv), stdout=out, stderr=subprocess.DEVNULL, env=env)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - started
+    out.close()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return wall, usage.ru_maxrss / 1024, proc.returncode
+
+
+def measure(name: str, argv: Sequence[str], runs: int, count: Callable[[Path], int | None],
+            env: dict[str, str] | None = None, warmup: bool = True) -> Measured:
+    """Median wall time over `runs` (after one untimed warm-up run that fills caches)."""
+    report = Path(f"/tmp/secretsweep-bench-{name}.out")
+    if warmup:
+        run_once(argv, report, env)
+    walls, peaks, code = [], [], 0
+    for _ in range(runs):
+        wall, peak, code = run_once(argv, report, env)
+        walls.append(wall)
+        peaks.append(peak)
+    try:
+        found = count(report)
+    except Exception:
+        found = None
+    return Measured(name, statistics.median(walls), walls, max(peaks), found, code)
+
+
+def find_tool(name: str, peers_bin: Path | None) -> str | None:
+    if peers_bin is not None and (peers_bin / name).exists():
+        return str(peers_bin / name)
+    return shutil.which(name)
+
+
+def print_table(rows: list[Measured], size_mb: float, reference: str = "secretsweep") -> None:
+    ref = next((r for r in rows if r.name == reference), None)
+    print(f"{'tool':14} {'wall s':>8} {'MB/s':>8} {'peak MB':>9} {'findings':>9} {'vs ours':>8}  runs")
+    for r in rows:
+        ratio = f"{r.wall / ref.wall:.2f}x" if ref and r is not ref else ""
+        rate = size_mb / r.wall if r.wall else 0.0
+        runs = " ".join(f"{w:.2f}" for w in r.walls)
+        print(f"{r.name:14} {r.wall:8.3f} {rate:8.1f} {r.peak_rss_mb:9.1f} {str(r.findings):>9} {ratio:>8}  {runs}")
+    sys.stdout.flush()
