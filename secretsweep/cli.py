@@ -122,10 +122,11 @@ def build_parser() -> argparse.ArgumentParser:
 # -- commands --------------------------------------------------------------------------------------
 
 def _load_rules(args: argparse.Namespace) -> list[Rule]:
+    from secretsweep.engine import cache_dir
     from secretsweep.rules import load_rules
 
     return load_rules(args.rules, builtins=not args.no_builtin_rules, only=args.only_rule,
-                      disable=args.disable_rule)
+                      disable=args.disable_rule, cache=cache_dir())
 
 
 def _emit(text: str, output: Path | None) -> None:

@@ -42,7 +42,7 @@ def build_detector(rules: Sequence[Rule], *, use_hyperscan: bool = True) -> Dete
     except OSError:
         pass
     detector = Detector(rules, hyperscan_db=cached)
-    if cached is None:
+    if not detector.matcher.from_cache:
         blob = detector.matcher.serialize()
         if blob is not None:
             _write_quietly(path, blob)

@@ -59,6 +59,7 @@ class Rule:
     confidence: Confidence = Confidence.HIGH
     path: str | None = None
     validator: str | None = None
+    hyperscan: bool = True  # False: the pattern is too costly for hyperscan; its keywords prefilter it
     examples: tuple[str, ...] = ()
     negative_examples: tuple[str, ...] = ()
     references: tuple[str, ...] = ()

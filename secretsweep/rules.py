@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 import tomllib
@@ -18,7 +19,7 @@ from secretsweep.model import Confidence, Rule, Severity
 _ID = regex.compile(r"^[a-z0-9][a-z0-9._-]*$")
 _LIST_FIELDS = ("keywords", "examples", "negative_examples", "references")
 _KNOWN = {"id", "name", "description", "pattern", "min_entropy", "severity", "confidence", "path",
-          "validator", *_LIST_FIELDS}
+          "validator", "hyperscan", *_LIST_FIELDS}
 
 
 def builtin_rules_dir() -> Path:
@@ -69,6 +70,11 @@ def _rule_from_table(table: dict[str, object], source: str, n: int) -> Rule:
     validator = table.get("validator")
     if validator is not None and validator not in VALIDATORS:
         raise RuleError(f"{where}: unknown validator {validator!r} (known: {', '.join(sorted(VALIDATORS))})")
+    hyperscan = table.get("hyperscan", True)
+    if not isinstance(hyperscan, bool):
+        raise RuleError(f"{where}: 'hyperscan' must be true or false")
+    if not hyperscan and not lists["keywords"]:
+        raise RuleError(f"{where}: a rule with hyperscan = false needs keywords to be found by")
     path = table.get("path")
     try:
         compile_pattern(str(table["pattern"]))
@@ -86,6 +92,7 @@ def _rule_from_table(table: dict[str, object], source: str, n: int) -> Rule:
         confidence=confidence,
         path=str(path) if path is not None else None,
         validator=str(validator) if validator is not None else None,
+        hyperscan=hyperscan,
         source=source,
         **lists,
     )
@@ -104,15 +111,59 @@ def rule_files(dirs: Iterable[Path]) -> list[Path]:
 
 
 def load_rules(extra_dirs: Sequence[Path] = (), *, builtins: bool = True,
-               only: Sequence[str] = (), disable: Sequence[str] = ()) -> list[Rule]:
+               only: Sequence[str] = (), disable: Sequence[str] = (), cache: Path | None = None) -> list[Rule]:
     """The built-in rules (unless turned off) and every `*.toml` under the given folders.
 
-    `only` keeps rules whose id starts with one of the prefixes; `disable` drops them.
+    `only` keeps rules whose id starts with one of the prefixes; `disable` drops them. With a `cache`
+    folder, parsed and validated rules are kept there, keyed by the files' paths, sizes and times,
+    so an unchanged rule set costs no parsing or regex compiling at start-up.
     """
     dirs = ([builtin_rules_dir()] if builtins else []) + list(extra_dirs)
+    files = rule_files(dirs)
+    rules = _cached_parse(files, cache) if cache is not None else _parse_files(files)
+    if only:
+        rules = [r for r in rules if r.id.startswith(tuple(only))]
+    if disable:
+        rules = [r for r in rules if not r.id.startswith(tuple(disable))]
+    if not rules:
+        raise RuleError("no rules are left to scan with (check --rules, --no-builtin-rules and --disable-rule)")
+    return rules
+
+
+def _cached_parse(files: list[Path], cache: Path) -> list[Rule]:
+    import hashlib
+    import pickle
+
+    h = hashlib.sha256(b"rules-v1")
+    for f in files:
+        try:
+            st = f.stat()
+        except OSError:
+            return _parse_files(files)  # let the parse report it
+        h.update(f"{f.resolve()}\0{st.st_size}\0{st.st_mtime_ns}\0".encode())
+    entry = cache / f"rules-{h.hexdigest()[:32]}.pickle"
+    try:
+        with open(entry, "rb") as fh:
+            cached = pickle.load(fh)
+        if isinstance(cached, list) and all(isinstance(r, Rule) for r in cached):
+            return cached
+    except Exception:  # missing, stale or unreadable: parse again
+        pass
+    rules = _parse_files(files)
+    try:
+        cache.mkdir(parents=True, exist_ok=True)
+        tmp = entry.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(pickle.dumps(rules, protocol=pickle.HIGHEST_PROTOCOL))
+        os.replace(tmp, entry)
+    except OSError:
+        pass
+    return rules
+
+
+def _parse_files(files: list[Path]) -> list[Rule]:
     rules: list[Rule] = []
     seen: dict[str, str] = {}
-    for f in rule_files(dirs):
+    for f in files:
         try:
             text = f.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
@@ -122,12 +173,6 @@ def load_rules(extra_dirs: Sequence[Path] = (), *, builtins: bool = True,
                 raise RuleError(f"{f}: rule {rule.id!r}: id already defined in {seen[rule.id]}")
             seen[rule.id] = str(f)
             rules.append(rule)
-    if only:
-        rules = [r for r in rules if r.id.startswith(tuple(only))]
-    if disable:
-        rules = [r for r in rules if not r.id.startswith(tuple(disable))]
-    if not rules:
-        raise RuleError("no rules are left to scan with (check --rules, --no-builtin-rules and --disable-rule)")
     return rules
 
 
@@ -156,6 +201,7 @@ def check_rule(rule: Rule) -> list[str]:
     if max_width(rule.pattern) is None:
         problems.append(f"pattern has no bounded length under {MAX_WINDOW} bytes: bound every repeat "
                         "(write {0,40}, not * or +) so matches can be confirmed in windows")
+    problems += _hyperscan_problems(rule)
     compiled = compile_pattern(rule.pattern)
     for sample in _ADVERSARIAL:
         started = time.perf_counter()
@@ -169,6 +215,30 @@ def check_rule(rule: Rule) -> list[str]:
             problems.append(f"pattern is slow: over {BACKTRACK_BUDGET_S}s on {sample[:12]!r}...")
             break
     return problems
+
+
+HYPERSCAN_BUDGET_S = 1.0
+
+
+def _hyperscan_problems(rule: Rule) -> list[str]:
+    """A pattern that hyperscan refuses or takes long to compile slows every first run."""
+    if not rule.hyperscan:
+        return []
+    try:
+        import hyperscan
+    except ImportError:
+        return []
+    started = time.perf_counter()
+    try:
+        hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK).compile(
+            expressions=[rule.pattern.encode()], ids=[0], elements=1, flags=[hyperscan.HS_FLAG_PREFILTER])
+    except Exception as exc:
+        return [f"hyperscan cannot compile the pattern ({exc}); set hyperscan = false to prefilter by keywords"]
+    took = time.perf_counter() - started
+    if took > HYPERSCAN_BUDGET_S:
+        return [f"hyperscan needs {took:.1f}s to compile the pattern: bound its repeats more tightly, "
+                "or set hyperscan = false to prefilter it by its keywords"]
+    return []
 
 
 def _example_path(rule: Rule) -> str | None:

@@ -9,6 +9,7 @@ pure-`regex` path runs every rule; both paths yield the same matches (a test hol
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,8 @@ MAX_WINDOW = 1 << 17
 WINDOW_PAD = 256
 # Past this many hyperscan hits for one rule in one blob, one pass over the whole blob is cheaper.
 MAX_WINDOWS = 256
+# Hyperscan ids from here up are keyword literals standing in for rule (id - KEYWORD_ID).
+KEYWORD_ID = 1 << 20
 
 
 def compile_pattern(pattern: str) -> regex.Pattern[bytes]:
@@ -42,37 +45,61 @@ def secret_group(compiled: regex.Pattern[bytes]) -> int | str:
 
 
 def max_width(pattern: str) -> int | None:
-    """The longest match a pattern can make, when it is bounded (stdlib parser; regex-only syntax gives None)."""
+    """The longest match a pattern can make, when it is bounded (stdlib parser; regex-only syntax gives None).
+
+    Patterns run on bytes, where every character class matches exactly one byte, so this counts bytes.
+    """
     try:
         import re._parser as sre_parse
 
         width = sre_parse.parse(pattern).getwidth()[1]
     except Exception:
         return None
-    # Characters may be multi-byte in UTF-8 input; a byte pattern counts bytes, which is what we search.
     return width if width <= MAX_WINDOW else None
 
 
-@dataclass(frozen=True, slots=True)
 class CompiledRule:
-    rule: Rule
-    regex: regex.Pattern[bytes]
-    group: int | str
-    keywords: tuple[bytes, ...]
-    path: regex.Pattern[str] | None
-    max_width: int | None  # longest possible match in bytes; None when unbounded or unknown
+    """A rule with its regexes compiled on first use: with a cached hyperscan database, most rules
+    never fire on a small scan, so most are never compiled."""
 
-    @classmethod
-    def build(cls, rule: Rule) -> CompiledRule:
-        compiled = compile_pattern(rule.pattern)
-        return cls(
-            rule=rule,
-            regex=compiled,
-            group=secret_group(compiled),
-            keywords=tuple(k.lower().encode() for k in rule.keywords),
-            path=regex.compile(rule.path) if rule.path else None,
-            max_width=max_width(rule.pattern),
-        )
+    __slots__ = ("rule", "keywords", "_regex", "_group", "_path", "_width")
+
+    def __init__(self, rule: Rule) -> None:
+        self.rule = rule
+        self.keywords = tuple(k.lower().encode() for k in rule.keywords)
+        self._regex: regex.Pattern[bytes] | None = None
+        self._group: int | str = 0
+        self._path: regex.Pattern[str] | None = None
+        self._width: int | None | bool = False  # False: not computed yet
+
+    @property
+    def regex(self) -> regex.Pattern[bytes]:
+        if self._regex is None:
+            self._regex = compile_pattern(self.rule.pattern)
+            self._group = secret_group(self._regex)
+        return self._regex
+
+    @property
+    def group(self) -> int | str:
+        self.regex  # noqa: B018 - compiling sets the group
+        return self._group
+
+    @property
+    def path(self) -> regex.Pattern[str] | None:
+        if self._path is None and self.rule.path:
+            self._path = regex.compile(self.rule.path)
+        return self._path
+
+    @property
+    def max_width(self) -> int | None:
+        if self._width is False:
+            self._width = max_width(self.rule.pattern)
+        return self._width  # type: ignore[return-value]
+
+    def compile_all(self) -> None:
+        """Compile now (to validate a rule set up front)."""
+        self.regex  # noqa: B018
+        self.path  # noqa: B018
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,12 +125,13 @@ class Matcher:
     """Finds raw matches of a fixed list of rules in bytes."""
 
     def __init__(self, rules: Sequence[Rule], *, hyperscan_db: bytes | None = None, use_hyperscan: bool = True):
-        self.rules = [CompiledRule.build(r) for r in rules]
+        self.rules = [CompiledRule(r) for r in rules]
         self.digest = ruleset_digest(rules)
         self._db: Any = None
         self._scratch: Any = None
-        # Rules hyperscan cannot take are always handed to the regex pass.
+        # Rules with neither a pattern nor keywords in the database are always handed to the regex pass.
         self._always: tuple[int, ...] = ()
+        self.from_cache = False  # the hyperscan database came from `hyperscan_db`, not a compile
         if use_hyperscan:
             self._init_hyperscan(hyperscan_db)
 
@@ -122,38 +150,53 @@ class Matcher:
                 )
                 self._db = hyperscan.loadb(serialized[4 + 4 * always_len :], hyperscan.HS_MODE_BLOCK)
                 self._scratch = hyperscan.Scratch(self._db)
+                self.from_cache = True
                 return
             except Exception:  # a stale or foreign cache entry: rebuild below
                 self._db = None
         flags = hyperscan.HS_FLAG_PREFILTER
-        ok = list(range(len(self.rules)))
-        always: list[int] = []
-        db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+        patterns = [i for i, cr in enumerate(self.rules) if cr.rule.hyperscan]
         try:
-            db.compile(
-                expressions=[self.rules[i].regex.pattern for i in ok],
-                ids=ok,
-                elements=len(ok),
-                flags=[flags] * len(ok),
-            )
+            self._db = self._compile(hyperscan, patterns, refused := [])
         except Exception:
-            # Find the patterns hyperscan refuses, one by one, and leave them to the regex pass.
-            ok, always = [], []
-            for i, cr in enumerate(self.rules):
-                probe = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+            # Find the patterns hyperscan refuses, one by one; their keywords stand in for them.
+            refused = []
+            for i in patterns:
                 try:
-                    probe.compile(expressions=[cr.regex.pattern], ids=[i], elements=1, flags=[flags])
-                    ok.append(i)
+                    hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK).compile(
+                        expressions=[self.rules[i].rule.pattern.encode()], ids=[i], elements=1, flags=[flags])
                 except Exception:
-                    always.append(i)
-            db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-            if ok:
-                db.compile(expressions=[self.rules[i].regex.pattern for i in ok], ids=ok,
-                           elements=len(ok), flags=[flags] * len(ok))
-        self._db = db if ok else None
-        self._always = tuple(always)
+                    refused.append(i)
+            self._db = self._compile(hyperscan, [i for i in patterns if i not in refused], refused)
         if self._db is not None:
             self._scratch = hyperscan.Scratch(self._db)
+
+    def _compile(self, hyperscan: Any, patterns: list[int], refused: list[int]) -> Any:
+        """One database: each rule's pattern where it can, else its keywords as literals (a hit then
+        means confirming over the whole blob), else the rule is always confirmed."""
+        expressions: list[bytes] = []
+        ids: list[int] = []
+        flags: list[int] = []
+        always: list[int] = []
+        wanted = set(patterns)
+        for i, cr in enumerate(self.rules):
+            if i in wanted:
+                expressions.append(cr.rule.pattern.encode())
+                ids.append(i)
+                flags.append(hyperscan.HS_FLAG_PREFILTER)
+            elif cr.keywords:
+                for kw in cr.keywords:
+                    expressions.append(re.escape(kw))
+                    ids.append(KEYWORD_ID + i)
+                    flags.append(hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_SINGLEMATCH)
+            else:
+                always.append(i)
+        self._always = tuple(always)
+        if not expressions:
+            return None
+        db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+        db.compile(expressions=expressions, ids=ids, elements=len(ids), flags=flags)
+        return db
 
     @property
     def uses_hyperscan(self) -> bool:
@@ -176,6 +219,9 @@ class Matcher:
         ends: dict[int, list[int] | None] = dict.fromkeys(self._always)
 
         def on_match(rule_index: int, _start: int, end: int, _flags: int, _ctx: object) -> None:
+            if rule_index >= KEYWORD_ID:  # a keyword stood in for the pattern: confirm everywhere
+                ends[rule_index - KEYWORD_ID] = None
+                return
             found = ends.get(rule_index, [])
             if found is not None:
                 found.append(end)

@@ -10,10 +10,8 @@ from __future__ import annotations
 import os
 import stat
 import subprocess
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-
-import pathspec
 
 from secretsweep.errors import UsageError
 from secretsweep.model import Blob, Origin, blob_id
@@ -23,15 +21,14 @@ from secretsweep.sources.base import SkipStats
 IGNORE_FILE = ".secretsweepignore"
 
 
-def load_ignore_spec(root: Path, extra: Sequence[str] = ()) -> pathspec.PathSpec | None:
-    """The `.secretsweepignore` at `root` plus any --exclude patterns, or None when there are none."""
+def ignore_lines(root: Path, extra: Sequence[str] = ()) -> list[str]:
+    """The patterns of the `.secretsweepignore` at `root` plus any --exclude patterns."""
     lines: list[str] = list(extra)
     try:
         lines += (root / IGNORE_FILE).read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         pass
-    lines = [ln for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
-    return pathspec.GitIgnoreSpec.from_lines(lines) if lines else None
+    return [ln for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
 
 
 class WorktreeSource:
@@ -55,31 +52,47 @@ class WorktreeSource:
             if not self.root.is_dir():
                 self._paths = [""]
             else:
-                listed = self._git_paths() if self._use_git else None
-                self._paths = listed if listed is not None else list(self._walk())
-                spec = load_ignore_spec(self.root, self.exclude)
-                if spec is not None:
-                    kept = []
-                    for p in self._paths:
-                        if spec.match_file(p):
-                            self.stats.skip(base.IGNORED_PATH, p)
-                        else:
-                            kept.append(p)
-                    self._paths = kept
+                patterns = ignore_lines(self.root, self.exclude)
+                listed = self._git_paths(patterns) if self._use_git else None
+                if listed is None:
+                    listed = list(self._walk())
+                    if patterns:
+                        import pathspec
+
+                        listed = self._drop(listed, pathspec.GitIgnoreSpec.from_lines(patterns).match_file)
+                self._paths = listed
         return self._paths
 
-    def _git_paths(self) -> list[str] | None:
-        try:
-            out = subprocess.run(
-                ["git", "-C", str(self.root), "ls-files", "-z", "--cached", "--others", "--exclude-standard",
-                 "--deduplicate"],
-                capture_output=True, check=True, timeout=120,
-            ).stdout
-        except (OSError, subprocess.SubprocessError):
-            return None  # not a work tree, or no git: walk the folder ourselves
+    def _drop(self, paths: list[str], ignored: Callable[[str], bool]) -> list[str]:
+        """`paths` without the ignored ones, which are counted."""
+        kept = []
+        for p in paths:
+            if ignored(p):
+                self.stats.skip(base.IGNORED_PATH, p)
+            else:
+                kept.append(p)
+        return kept
+
+    def _git(self, *args: str) -> list[str]:
+        out = subprocess.run(["git", "-C", str(self.root), "ls-files", "-z", "--deduplicate", *args],
+                             capture_output=True, check=True, timeout=300).stdout
         return [os.fsdecode(p) for p in out.split(b"\0") if p]
 
+    def _git_paths(self, patterns: list[str]) -> list[str] | None:
+        """Git's own listing; our ignore patterns go through git too (same gitignore semantics)."""
+        try:
+            listed = self._git("--cached", "--others", "--exclude-standard")
+            if not patterns:
+                return listed
+            excludes = [f"--exclude={p}" for p in patterns]
+            ignored = set(self._git("--cached", "--others", "--ignored", *excludes))
+        except (OSError, subprocess.SubprocessError):
+            return None  # not a work tree, or no git: walk the folder ourselves
+        return self._drop(listed, ignored.__contains__)
+
     def _walk(self) -> Iterator[str]:
+        import pathspec
+
         # Stack of (folder prefix, spec) for every .gitignore between the root and the current folder.
         specs: list[tuple[str, pathspec.PathSpec]] = []
         root = str(self.root)
