@@ -102,9 +102,25 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("-j", "--jobs", type=int, default=None, metavar="N",
                       help="worker processes for large scans (default: one per core)")
     scan.add_argument("--no-hyperscan", action="store_true", help="use the pure-regex matcher")
+    hist = scan.add_argument_group("history")
+    hist.add_argument("--history", action="store_true",
+                      help="scan every blob reachable from every ref (branches, tags, remotes, stash), once each")
+    hist.add_argument("--branch", action="append", default=[], metavar="REF",
+                      help="with --history: only what is reachable from REF; repeatable")
+    hist.add_argument("--since", metavar="REV", help="with --history: only what is not reachable from REV")
+    hist.add_argument("--store", type=Path, metavar="PATH",
+                      help="findings store (default: REPO/.secretsweep/findings.db)")
     _add_output_options(scan)
     _add_rule_options(scan)
     scan.set_defaults(func=cmd_scan)
+
+    report = sub.add_parser("report", help="report the findings of the last history scan, without rescanning",
+                            epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    report.add_argument("path", nargs="?", default=".", type=Path, help="the repository (default: .)")
+    report.add_argument("--store", type=Path, metavar="PATH",
+                        help="findings store (default: REPO/.secretsweep/findings.db)")
+    _add_output_options(report)
+    report.set_defaults(func=cmd_report, no_inline_allow=False)
 
     rules = sub.add_parser("rules", help="list or check detection rules")
     rules_sub = rules.add_subparsers(dest="rules_command", metavar="ACTION")
@@ -191,10 +207,94 @@ def _print_summary(result: ScanResult, reported: int, what: str) -> None:
               file=sys.stderr)
 
 
+def _report(findings: list[Finding], rules: list[Rule], summary: dict[str, Any], args: argparse.Namespace) -> None:
+    from secretsweep.report import ReportData, formatter
+
+    data = ReportData(findings, {r.id: r for r in rules}, summary=summary, show_secrets=args.show_secrets)
+    color = args.format == "text" and args.output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    _emit(formatter(args.format, color=color).format(data), args.output)
+
+
+def cmd_scan_history(args: argparse.Namespace) -> int:
+    from secretsweep.engine import build_detector
+    from secretsweep.history_audit import audit, store_for
+    from secretsweep.progress import ScanProgress
+    from secretsweep.sources.history import open_repo
+
+    if args.show_secrets:
+        raise UsageError("--show-secrets is not available with --history: the findings store keeps no plaintext")
+    repo = open_repo(args.path)
+    rules = _load_rules(args)
+    detector = build_detector(rules, use_hyperscan=not args.no_hyperscan)
+    store = store_for(repo, args.store)
+    try:
+        with ScanProgress(not args.quiet, "history") as bar:
+            result = audit(repo, detector, store, branch=args.branch, since=args.since, max_size=args.max_file_size,
+                           jobs=args.jobs, progress=bar.update, on_total=bar.set_total)
+    finally:
+        store.close()
+    findings = _visible(result.findings, args)
+    summary = {**_summary(result.scan, len(findings)), "refs": result.refs, "commits": result.commits,
+               "unique_blobs": result.unique_blobs, "new_blobs": result.new_blobs,
+               "seconds": round(result.scan.elapsed, 3)}
+    _report(findings, rules, summary, args)
+    if not args.quiet:
+        s = result.scan
+        mb = s.bytes / 1e6
+        print(f"secretsweep: {result.refs} refs, {result.commits} commits, {result.unique_blobs} unique blobs "
+              f"({result.new_blobs} new, {mb:.1f} MB scanned) in {s.elapsed:.1f}s "
+              f"({mb / max(s.elapsed, 1e-9):.0f} MB/s); {len(findings)} finding(s)", file=sys.stderr)
+        if s.skipped.total:
+            reasons = ", ".join(f"{n} {reason}" for reason, n in sorted(s.skipped.counts.items()))
+            print(f"secretsweep: skipped {s.skipped.total}: {reasons}", file=sys.stderr)
+            missing = s.skipped.examples.get("missing or corrupt object", [])
+            if missing:
+                print(f"secretsweep: missing or corrupt objects: {', '.join(missing[:20])}", file=sys.stderr)
+        for note in result.notes:
+            print(f"secretsweep: note: {note}", file=sys.stderr)
+        print(f"secretsweep: findings stored in {result.store_path}; `secretsweep report` shows them again",
+              file=sys.stderr)
+    return EXIT_FINDINGS if findings else EXIT_CLEAN
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from secretsweep.history_audit import store_for
+    from secretsweep.sources.history import open_repo
+    from secretsweep.store import FindingsStore
+
+    if args.store is not None:
+        if not args.store.exists():
+            raise UsageError(f"{args.store}: no findings store there (run `secretsweep scan --history` first)")
+        store = FindingsStore(args.store)
+    else:
+        store = store_for(open_repo(args.path), None)
+    try:
+        findings = _visible(store.load_findings(), args)
+        summary = {**(store.last_summary() or {}), "findings": len(findings)}
+    finally:
+        store.close()
+    _report(findings, _rules_for_report(), summary, args)
+    return EXIT_FINDINGS if findings else EXIT_CLEAN
+
+
+def _rules_for_report() -> list[Rule]:
+    """Rule names for the report; a report still works when the rule files cannot be read."""
+    from secretsweep.engine import cache_dir
+    from secretsweep.rules import load_rules
+
+    try:
+        return load_rules(cache=cache_dir())
+    except SecretsweepError:
+        return []
+
+
 def cmd_scan(args: argparse.Namespace) -> int:
+    if args.history:
+        return cmd_scan_history(args)
+    if args.branch or args.since:
+        raise UsageError("--branch and --since go with --history")
     from secretsweep import scan as scanner
     from secretsweep.engine import build_detector
-    from secretsweep.report import ReportData, formatter
     from secretsweep.sources.worktree import WorktreeSource
 
     rules = _load_rules(args)
@@ -204,10 +304,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     size = source.total_size() if len(paths) > 200 else 0
     result = scanner.run(source, detector, jobs=args.jobs, size_hint=size)
     findings = _visible(result.findings, args)
-    data = ReportData(findings, {r.id: r for r in rules}, summary=_summary(result, len(findings)),
-                      show_secrets=args.show_secrets)
-    color = args.format == "text" and args.output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-    _emit(formatter(args.format, color=color).format(data), args.output)
+    _report(findings, rules, _summary(result, len(findings)), args)
     if not args.quiet:
         _print_summary(result, len(findings), "files")
     return EXIT_FINDINGS if findings else EXIT_CLEAN

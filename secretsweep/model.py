@@ -60,6 +60,7 @@ class Rule:
     path: str | None = None
     validator: str | None = None
     hyperscan: bool = True  # False: the pattern is too costly for hyperscan; its keywords prefilter it
+    generic: bool = False  # a name-based rule for any vendor: context filters apply, vendor rules win ties
     examples: tuple[str, ...] = ()
     negative_examples: tuple[str, ...] = ()
     references: tuple[str, ...] = ()

@@ -19,7 +19,7 @@ from secretsweep.model import Confidence, Rule, Severity
 _ID = regex.compile(r"^[a-z0-9][a-z0-9._-]*$")
 _LIST_FIELDS = ("keywords", "examples", "negative_examples", "references")
 _KNOWN = {"id", "name", "description", "pattern", "min_entropy", "severity", "confidence", "path",
-          "validator", "hyperscan", *_LIST_FIELDS}
+          "validator", "hyperscan", "generic", *_LIST_FIELDS}
 
 
 def builtin_rules_dir() -> Path:
@@ -73,6 +73,9 @@ def _rule_from_table(table: dict[str, object], source: str, n: int) -> Rule:
     hyperscan = table.get("hyperscan", True)
     if not isinstance(hyperscan, bool):
         raise RuleError(f"{where}: 'hyperscan' must be true or false")
+    generic = table.get("generic", False)
+    if not isinstance(generic, bool):
+        raise RuleError(f"{where}: 'generic' must be true or false")
     if not hyperscan and not lists["keywords"]:
         raise RuleError(f"{where}: a rule with hyperscan = false needs keywords to be found by")
     path = table.get("path")
@@ -93,6 +96,7 @@ def _rule_from_table(table: dict[str, object], source: str, n: int) -> Rule:
         path=str(path) if path is not None else None,
         validator=str(validator) if validator is not None else None,
         hyperscan=hyperscan,
+        generic=generic,
         source=source,
         **lists,
     )

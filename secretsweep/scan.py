@@ -30,6 +30,8 @@ class ScanResult:
     elapsed: float = 0.0
     jobs: int = 1
     extra: dict[str, object] = field(default_factory=dict)
+    # Blobs with matches, as scanned (the findings store records these).
+    hits: list[tuple[BlobId, Origin, list[Match]]] = field(default_factory=list)
 
 
 @dataclass
@@ -77,14 +79,15 @@ def _scan_part(index: int) -> _PartResult:
 
 
 def run(source: Source, detector: Detector, *, jobs: int | None = None, size_hint: int | None = None,
-        progress: Progress | None = None) -> ScanResult:
-    """Scan every blob of `source`. Uses worker processes when there is enough to scan to pay for them."""
+        progress: Progress | None = None, parts_per_job: int = 8) -> ScanResult:
+    """Scan every blob of `source`. Uses worker processes when there is enough to scan to pay for them
+    (`size_hint` bytes, when known)."""
     started = time.perf_counter()
     jobs = jobs or os.cpu_count() or 1
     parallel = jobs > 1 and (size_hint is None or size_hint >= PARALLEL_MIN_BYTES)
     parts: list[_PartResult]
     if parallel:
-        parts = _run_parallel(source, detector, jobs, progress)
+        parts = _run_parallel(source, detector, jobs, progress, parts_per_job)
     else:
         jobs = 1
         parts = [_scan_source(source, detector, progress)]
@@ -94,9 +97,10 @@ def run(source: Source, detector: Detector, *, jobs: int | None = None, size_hin
     return result
 
 
-def _run_parallel(source: Source, detector: Detector, jobs: int, progress: Progress | None) -> list[_PartResult]:
+def _run_parallel(source: Source, detector: Detector, jobs: int, progress: Progress | None,
+                  parts_per_job: int) -> list[_PartResult]:
     global _FORKED
-    pieces = source.partition(jobs * 8)
+    pieces = source.partition(jobs * parts_per_job)
     _FORKED = (pieces, detector)
     results: list[_PartResult] = []
     try:
@@ -124,6 +128,7 @@ def _merge(parts: list[_PartResult], stats: SkipStats) -> ScanResult:
         result.timed_out.update(part.timed_out)
         if part.skipped is not stats:
             stats.merge(part.skipped)
+        result.hits.extend(part.hits)
         for bid, origin, matches in part.hits:
             hit_matches[bid] = matches
             for m in matches:

@@ -50,7 +50,7 @@ class Detector:
             return False
         if filters.is_placeholder(secret) or filters.is_template(secret) or filters.is_repetitive(secret):
             return False
-        if rule.confidence is not Confidence.HIGH:
+        if rule.generic or rule.confidence is Confidence.LOW:
             # Context filters only for generic rules: a vendor-shaped token is a token wherever it sits.
             if (filters.is_lock_file(path) or filters.looks_like_identifier(secret) or filters.looks_like_path(secret)
                     or filters.is_word_like(secret) or filters.names_a_secret(secret)
@@ -82,22 +82,26 @@ class Detector:
             preview=masked_line(data, raw.start, raw.end, redacted),
             fingerprint=fingerprint(rule.id, secret),
             severity=rule.severity,
-            confidence=Confidence.LOW if downgrade and rule.confidence is not Confidence.HIGH else rule.confidence,
+            confidence=Confidence.LOW if downgrade and rule.generic else rule.confidence,
             allowed_by=allowed,
         )
 
 
+def _rank(rule: Rule) -> tuple[int, int]:
+    return rule.confidence.rank, 0 if rule.generic else 1
+
+
 def _drop_shadowed(raw: list[RawMatch], rules: Sequence[CompiledRule]) -> list[RawMatch]:
-    """Where secret spans overlap, keep only the most confident rule's match (the first rule on ties),
-    so one value is not reported by a vendor rule and a generic rule at once."""
+    """Where secret spans overlap, keep only the best rule's match: the most confident, a vendor rule
+    before a generic one, then the first rule; so one value is not reported twice."""
     if len(raw) < 2:
         return raw
-    order = sorted(raw, key=lambda r: (-rules[r.index].rule.confidence.rank, r.index, r.start))
+    order = sorted(raw, key=lambda r: (tuple(-x for x in _rank(rules[r.index].rule)), r.index, r.start))
     kept: list[RawMatch] = []
     for r in order:
-        rank = rules[r.index].rule.confidence.rank
+        rank = _rank(rules[r.index].rule)
         shadowed = any(
-            k.start < r.end and r.start < k.end and rules[k.index].rule.confidence.rank > rank
+            k.start < r.end and r.start < k.end and _rank(rules[k.index].rule) > rank
             or (k.start == r.start and k.end == r.end)
             for k in kept
         )

@@ -21,6 +21,9 @@ LFS_POINTER = "git-lfs pointer"
 MISSING_OBJECT = "missing or corrupt object"
 SUBMODULE = "submodule (not followed)"
 
+# Reasons whose every item is kept by name (the summary names each missing object).
+_NAME_ALL = frozenset({MISSING_OBJECT})
+
 DEFAULT_MAX_SIZE = 10 * 1024 * 1024
 _BINARY_PROBE = 8000
 
@@ -35,14 +38,14 @@ class SkipStats:
     def skip(self, reason: str, path: str) -> None:
         self.counts[reason] += 1
         shown = self.examples.setdefault(reason, [])
-        if len(shown) < 3:
+        if len(shown) < 3 or reason in _NAME_ALL:
             shown.append(path)
 
     def merge(self, other: SkipStats) -> None:
         self.counts.update(other.counts)
         for reason, paths in other.examples.items():
             mine = self.examples.setdefault(reason, [])
-            mine.extend(paths[: max(0, 3 - len(mine))])
+            mine.extend(paths if reason in _NAME_ALL else paths[: max(0, 3 - len(mine))])
 
     @property
     def total(self) -> int:

@@ -1,0 +1,102 @@
+"""History benchmark: secretsweep's full-history audit of any repository, with Kingfisher and
+Betterleaks on the same repository in the same run when they are installed.
+
+    python benchmarks/bench_history.py REPO [--runs 1] [--peers-bin /opt/peers/bin]
+
+Prints commits, unique blobs, unique blob bytes, wall time, MB/s, peak RSS and findings, and the
+ratios against the peers. Each secretsweep run uses a fresh findings store (a cold audit); the
+compiled rule cache is warmed first so it measures scanning, not the one-time compile.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from measure import Measured, find_tool, print_table, run_once  # noqa: E402
+
+
+def repo_stats(repo: Path) -> tuple[int, int, int]:
+    """(commits, unique blobs, unique blob bytes) reachable from every ref."""
+    git = ["git", "-C", str(repo)]
+    commits = int(subprocess.run([*git, "rev-list", "--all", "--count"], capture_output=True, text=True).stdout)
+    listing = subprocess.run([*git, "rev-list", "--objects", "--all", "--filter=object:type=blob",
+                              "--filter-provided-objects"], capture_output=True).stdout
+    ids = b"".join(line.split(b" ", 1)[0] + b"\n" for line in listing.splitlines())
+    sizes = subprocess.run([*git, "cat-file", "--batch-check=%(objectsize)"], input=ids,
+                           capture_output=True).stdout.split()
+    return commits, len(sizes), sum(int(s) for s in sizes)
+
+
+def _count_json(path: Path) -> int:
+    return len(json.loads(path.read_text())["findings"])
+
+
+def _count_lines(path: Path) -> int:
+    return sum(1 for line in path.read_text().splitlines() if line.strip())
+
+
+def _count_betterleaks(path: Path) -> int:
+    text = path.read_text().strip()
+    return len(json.loads(text)) if text else 0
+
+
+def measure_runs(name: str, make_argv, runs: int, count) -> Measured:
+    walls, peaks, code, found = [], [], 0, None
+    out = Path(f"/tmp/secretsweep-bench-history-{name}.out")
+    for _ in range(runs):
+        argv = make_argv()
+        wall, peak, code = run_once(argv, out)
+        walls.append(wall)
+        peaks.append(peak)
+    try:
+        found = count(out)
+    except Exception:
+        found = None
+    walls_sorted = sorted(walls)
+    return Measured(name, walls_sorted[len(walls) // 2], walls, max(peaks), found, code)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("repo", type=Path)
+    ap.add_argument("--runs", type=int, default=1)
+    ap.add_argument("--peers-bin", type=Path, default=None)
+    ap.add_argument("--no-peers", action="store_true")
+    ap.add_argument("--min-confidence", default="medium")
+    args = ap.parse_args()
+    repo = args.repo.resolve()
+    commits, blobs, size = repo_stats(repo)
+    print(f"repository: {repo}")
+    print(f"commits: {commits}, unique blobs: {blobs}, unique blob bytes: {size / 1e6:.1f} MB")
+
+    tmp = Path(tempfile.mkdtemp(prefix="secretsweep-bench-"))
+    # Warm the compiled-rule cache so the runs measure the audit itself.
+    subprocess.run([sys.executable, "-m", "secretsweep", "rules", "list"], capture_output=True)
+
+    def ours() -> list[str]:
+        store = tmp / f"store-{len(list(tmp.iterdir()))}.db"
+        return [sys.executable, "-m", "secretsweep", "scan", "--history", str(repo), "--store", str(store),
+                "-f", "json", "-q", "--min-confidence", args.min_confidence]
+
+    rows = [measure_runs("secretsweep", ours, args.runs, _count_json)]
+    if not args.no_peers:
+        kf = find_tool("kingfisher", args.peers_bin)
+        if kf:
+            rows.append(measure_runs("kingfisher", lambda: [kf, "scan", str(repo), "--no-validate", "-f", "jsonl",
+                                                            "-q"], args.runs, _count_lines))
+        bl = find_tool("betterleaks", args.peers_bin)
+        if bl:
+            rows.append(measure_runs("betterleaks", lambda: [bl, "git", str(repo), "--no-banner", "--exit-code", "0",
+                                                             "-o", "-", "-l", "error"], args.runs, _count_betterleaks))
+    print_table(rows, size / 1e6)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,90 @@
+"""The history audit: enumerate a repository's blobs, scan the ones the store has not seen, record
+matches and provenance, and return the findings for the blobs in scope."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from secretsweep import scan as scanner
+from secretsweep.core.detect import Detector
+from secretsweep.model import BlobId, Finding
+from secretsweep.sources import history
+from secretsweep.sources.base import MISSING_OBJECT, SkipStats
+from secretsweep.store import FindingsStore, default_path
+
+# Below this many new blobs, worker processes cost more than they save.
+PARALLEL_MIN_BLOBS = 2000
+
+
+@dataclass
+class AuditResult:
+    findings: list[Finding]
+    scan: scanner.ScanResult
+    refs: int
+    commits: int
+    unique_blobs: int
+    new_blobs: int
+    notes: list[str] = field(default_factory=list)
+    store_path: Path | None = None
+
+
+def store_for(repo: history.Repo, explicit: Path | None) -> FindingsStore:
+    """The store named on the command line, or `.secretsweep/findings.db` in the work tree (or git dir)."""
+    return FindingsStore(explicit or default_path(repo.work_tree or repo.git_dir))
+
+
+def audit(repo: history.Repo, detector: Detector, store: FindingsStore, *, branch: Sequence[str] = (),
+          since: str | None = None, max_size: int, jobs: int | None = None,
+          progress: scanner.Progress | None = None, on_total: scanner.Progress | None = None) -> AuditResult:
+    started = time.perf_counter()
+    notes: list[str] = []
+    if store.message:
+        notes.append(store.message)
+    if repo.shallow:
+        notes.append("this is a shallow clone: only the history present locally was scanned")
+    subs = history.submodules(repo)
+    if subs:
+        notes.append(f"{len(subs)} submodule(s) not followed: {', '.join(subs[:3])}{' ...' if len(subs) > 3 else ''}")
+    if not store.use_ruleset(detector.matcher.digest):
+        notes.append("the rules changed since the last scan: every blob is scanned again")
+
+    enum = history.enumerate_blobs(repo, branch, since)
+    seen = store.seen_blobs()
+    todo = [(b, p) for b, p in enum.blobs if b not in seen]
+    if on_total is not None:
+        on_total(len(todo), 0)
+    source = history.HistorySource(repo, todo, max_size=max_size)
+    result = scanner.run(source, detector, jobs=jobs, size_hint=None if len(todo) >= PARALLEL_MIN_BLOBS else 0,
+                         progress=progress, parts_per_job=32)
+    for oid in enum.missing:
+        result.skipped.skip(MISSING_OBJECT, oid)
+    skipped_ids = _skipped_missing(result.skipped)
+    summary = {"refs": enum.refs, "commits": enum.commits, "unique_blobs": len(enum.blobs),
+               "new_blobs": len(todo), "bytes": result.bytes, "skipped": dict(result.skipped.counts)}
+    store.save_scan(((b, 0) for b, _ in todo if b not in skipped_ids), result.hits, summary)
+
+    # Provenance only for blobs with matches, and only those not yet traced.
+    revs = history.revisions(repo, branch, since)
+    untraced = store.blobs_without_provenance()
+    intros = history.find_introductions(repo, untraced, revs)
+    rows = []
+    for bid, path in untraced:
+        found = intros.get(bid)
+        if found:
+            rows.extend((bid, i.path, i.commit, i.author, i.email, i.date) for i in found)
+        else:
+            rows.append((bid, path, None, None, None, None))
+    store.save_provenance(rows, history.head_blobs(repo))
+
+    in_scope = {b for b, _ in enum.blobs}
+    findings = store.load_findings(only_blobs=in_scope)
+    result.elapsed = time.perf_counter() - started
+    return AuditResult(findings, result, enum.refs, enum.commits, len(enum.blobs), len(todo), notes, store.path)
+
+
+def _skipped_missing(stats: SkipStats) -> set[BlobId]:
+    """Missing objects are not remembered as scanned: a later fetch may bring them."""
+    return {BlobId(p) for p in stats.examples.get(MISSING_OBJECT, [])}

@@ -1,0 +1,184 @@
+"""The findings store: `.secretsweep/findings.db` (SQLite) beside a repository.
+
+It holds fingerprints, redacted previews, match locations and provenance, and the ids of every
+blob already scanned under the current rule set, so a second history scan reads only new blobs.
+It never holds a plaintext secret. WAL mode and a busy timeout let two scans share it safely.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+
+from secretsweep.errors import StoreError
+from secretsweep.model import BlobId, Confidence, Finding, Match, Occurrence, Origin, Severity
+
+SCHEMA_VERSION = 1
+STORE_DIR = ".secretsweep"
+STORE_FILE = "findings.db"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS blobs (blob_id TEXT PRIMARY KEY, size INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS findings (
+    fingerprint TEXT PRIMARY KEY, rule_id TEXT NOT NULL, redacted TEXT NOT NULL, preview TEXT NOT NULL,
+    severity TEXT NOT NULL, confidence TEXT NOT NULL, first_seen REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS matches (
+    fingerprint TEXT NOT NULL, blob_id TEXT NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL,
+    line INTEGER NOT NULL, col INTEGER NOT NULL, preview TEXT NOT NULL, allowed_by TEXT,
+    confidence TEXT NOT NULL, path TEXT NOT NULL,
+    PRIMARY KEY (fingerprint, blob_id, start));
+CREATE INDEX IF NOT EXISTS matches_blob ON matches (blob_id);
+CREATE TABLE IF NOT EXISTS appearances (
+    blob_id TEXT NOT NULL, path TEXT NOT NULL, commit_id TEXT, author TEXT, email TEXT, date TEXT,
+    PRIMARY KEY (blob_id, path));
+CREATE TABLE IF NOT EXISTS head (blob_id TEXT PRIMARY KEY);
+CREATE TABLE IF NOT EXISTS scans (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, kind TEXT NOT NULL, started REAL NOT NULL, summary TEXT NOT NULL);
+"""
+
+
+def default_path(base: Path) -> Path:
+    return base / STORE_DIR / STORE_FILE
+
+
+class FindingsStore:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.message: str | None = None  # said once to the user, e.g. after an upgrade
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            ignore = path.parent / ".gitignore"
+            if path.parent.name == STORE_DIR and not ignore.exists():
+                ignore.write_text("# secretsweep's findings store: never committed\n*\n")
+            self.db = sqlite3.connect(path, timeout=60, isolation_level=None)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA busy_timeout=60000")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{path}: cannot open the findings store: {exc}") from None
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot create the findings store: {exc.strerror}") from None
+
+    def _migrate(self) -> None:
+        tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        version = None
+        if "meta" in tables:
+            row = self.db.execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+            version = int(row[0]) if row else None
+        if tables and version != SCHEMA_VERSION:
+            if version is not None and version > SCHEMA_VERSION:
+                raise StoreError(f"{self.path}: written by a newer secretsweep (schema {version}); upgrade secretsweep")
+            # An older layout: findings are re-derived from the repository, so rebuilding loses nothing.
+            for t in tables:
+                if not t.startswith("sqlite_"):
+                    self.db.execute(f'DROP TABLE IF EXISTS "{t}"')
+            self.message = f"the findings store was from an older version and has been rebuilt ({self.path})"
+        self.db.executescript(_SCHEMA)
+        self.db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+
+    def close(self) -> None:
+        self.db.close()
+
+    # -- incremental scanning ----------------------------------------------------------------------
+    def use_ruleset(self, digest: str) -> bool:
+        """Tie the store to a rule set; a different one forgets which blobs were scanned. True if kept."""
+        row = self.db.execute("SELECT value FROM meta WHERE key='ruleset'").fetchone()
+        if row and row[0] == digest:
+            return True
+        with self._tx():
+            for table in ("blobs", "matches", "findings", "appearances"):
+                self.db.execute(f"DELETE FROM {table}")
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('ruleset', ?)", (digest,))
+        return row is None
+
+    def seen_blobs(self) -> set[str]:
+        return {r[0] for r in self.db.execute("SELECT blob_id FROM blobs")}
+
+    def save_scan(self, scanned: Iterable[tuple[BlobId, int]], hits: Sequence[tuple[BlobId, Origin, list[Match]]],
+                  summary: Mapping[str, object], kind: str = "history") -> None:
+        """Record a scan's blobs and matches in one transaction: a crash leaves the store as it was."""
+        now = time.time()
+        with self._tx():
+            self.db.executemany("INSERT OR IGNORE INTO blobs VALUES (?, ?)", scanned)
+            for bid, origin, matches in hits:
+                for m in matches:
+                    self.db.execute("INSERT OR IGNORE INTO findings VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                    (m.fingerprint, m.rule_id, m.redacted, m.preview, m.severity.value,
+                                     m.confidence.value, now))
+                    self.db.execute("INSERT OR REPLACE INTO matches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                                    (m.fingerprint, bid, m.start, m.end, m.line, m.column, m.preview, m.allowed_by,
+                                     m.confidence.value, origin.path))
+            self.db.execute("INSERT INTO scans (kind, started, summary) VALUES (?, ?, ?)",
+                            (kind, now, json.dumps(dict(summary), default=str)))
+
+    def blobs_with_matches(self) -> list[tuple[BlobId, str]]:
+        return [(BlobId(b), p) for b, p in self.db.execute("SELECT DISTINCT blob_id, path FROM matches")]
+
+    def blobs_without_provenance(self) -> list[tuple[BlobId, str]]:
+        return [(BlobId(b), p) for b, p in self.db.execute(
+            "SELECT DISTINCT m.blob_id, m.path FROM matches m LEFT JOIN appearances a ON a.blob_id = m.blob_id "
+            "WHERE a.blob_id IS NULL")]
+
+    def save_provenance(self, rows: Iterable[tuple[BlobId, str, str | None, str | None, str | None, str | None]],
+                        head: Iterable[str]) -> None:
+        with self._tx():
+            self.db.executemany("INSERT OR REPLACE INTO appearances VALUES (?, ?, ?, ?, ?, ?)", rows)
+            self.db.execute("DELETE FROM head")
+            self.db.executemany("INSERT OR IGNORE INTO head VALUES (?)", ((h,) for h in head))
+
+    # -- reading -----------------------------------------------------------------------------------
+    def load_findings(self, only_blobs: set[str] | None = None) -> list[Finding]:
+        """Every finding in the store (or only those with a location in `only_blobs`), first seen first."""
+        appearances: dict[str, list[tuple[str, str | None, str | None, str | None, str | None]]] = {}
+        for bid, path, commit, author, email, date in self.db.execute("SELECT * FROM appearances"):
+            appearances.setdefault(bid, []).append((path, commit, author, email, date))
+        head = {r[0] for r in self.db.execute("SELECT blob_id FROM head")}
+        has_head = bool(head) or self.db.execute("SELECT 1 FROM scans LIMIT 1").fetchone() is not None
+        rows: dict[str, list[Occurrence]] = {}
+        best: dict[str, Confidence] = {}
+        for fp, bid, start, end, line, col, preview, allowed, conf, path in self.db.execute(
+                'SELECT * FROM matches ORDER BY fingerprint, blob_id, start'):
+            if only_blobs is not None and bid not in only_blobs:
+                continue
+            in_head = (bid in head) if has_head else None
+            places = appearances.get(bid) or [(path, None, None, None, None)]
+            for p, commit, author, email, date in places:
+                origin = Origin("history", p, commit, author, email, date, in_head)
+                rows.setdefault(fp, []).append(Occurrence(BlobId(bid), start, end, line, col, origin, preview, allowed))
+            c = Confidence(conf)
+            if fp not in best or c.rank > best[fp].rank:
+                best[fp] = c
+        findings = []
+        for fp, rule_id, redacted, preview, severity, _conf, _first in self.db.execute("SELECT * FROM findings"):
+            occ = rows.get(fp)
+            if not occ:
+                continue
+            occ.sort(key=lambda o: (o.origin.date or "9999", o.origin.path, o.line))
+            findings.append(Finding(fp, rule_id, redacted, occ[0].preview or preview, Severity(severity),
+                                    best[fp], tuple(occ)))
+        findings.sort(key=lambda f: (f.first.origin.date or "9999", f.first.origin.path, f.first.line))
+        return findings
+
+    def last_summary(self) -> dict[str, object] | None:
+        row = self.db.execute("SELECT summary FROM scans ORDER BY id DESC LIMIT 1").fetchone()
+        return json.loads(row[0]) if row else None
+
+    def _tx(self) -> _Transaction:
+        return _Transaction(self.db)
+
+
+class _Transaction:
+    """BEGIN IMMEDIATE ... COMMIT, rolled back on any error, so concurrent writers never interleave."""
+
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        self.db.execute("ROLLBACK" if exc_type else "COMMIT")

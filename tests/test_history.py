@@ -1,0 +1,166 @@
+"""The history audit on real repositories: every ref, each blob once, provenance, the store."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from secretsweep.store import FindingsStore
+from tests.conftest import fake_aws_key_id, fake_token, git
+
+COMMITS = {  # from sample_repos/webapp.fi
+    "initial": ("Alice Example", "alice@example.com", "2023-11-14T22:13:20+00:00"),
+    "frontend": ("Bob Builder", "bob@example.com", "2023-11-15T22:13:20+00:00"),
+    "deploy": ("Carol Coder", "carol@example.com", "2023-11-17T22:13:20+00:00"),
+}
+
+
+def audit(run_cli, repo: Path, *extra: str) -> dict:
+    res = run_cli("scan", "--history", repo, "-f", "json", "-q", *extra)
+    assert res.code in (0, 1), res.err
+    return json.loads(res.out)
+
+
+def by_rule(doc: dict) -> dict[str, dict]:
+    return {f["rule"]: f for f in doc["findings"]}
+
+
+def test_every_ref_with_provenance(sample_repo, run_cli):
+    repo = sample_repo("webapp")
+    doc = audit(run_cli, repo)
+    found = by_rule(doc)
+    # History-only secrets: the AWS pair was removed in a later commit, the GitHub token lives on a branch.
+    key = found["aws.access-key-id"]["locations"]
+    assert [(loc["path"], loc["author"], loc["date"], loc["in_head"]) for loc in key] == [
+        ("app/settings.py", *COMMITS["initial"][::2], False)]
+    assert key[0]["email"] == "alice@example.com"
+    token = found["github.token"]["locations"][0]
+    assert (token["path"], token["author"], token["in_head"]) == ("scripts/deploy.sh", "Carol Coder", False)
+    stripe = found["stripe.secret-key"]["locations"][0]
+    assert (stripe["author"], stripe["date"], stripe["in_head"]) == (*COMMITS["frontend"][::2], True)
+    assert len(stripe["commit"]) == 40
+    summary = doc["summary"]
+    assert (summary["refs"], summary["commits"], summary["unique_blobs"]) == (3, 4, 9)
+
+
+def test_second_scan_reads_only_new_blobs_and_report_rereads(sample_repo, run_cli):
+    repo = sample_repo("webapp")
+    first = audit(run_cli, repo)
+    second = audit(run_cli, repo)
+    assert second["summary"]["new_blobs"] == 0 and second["summary"]["blobs"] == 0
+    assert second["findings"] == first["findings"]
+    (repo / "new.py").write_text(f'KEY = "{fake_aws_key_id(77)}"\n')
+    git(repo, "add", "new.py")
+    git(repo, "commit", "-qm", "more")
+    third = audit(run_cli, repo)
+    assert third["summary"]["new_blobs"] == 1
+    assert len(third["findings"]) == len(first["findings"]) + 1
+    report = run_cli("report", repo, "-f", "json")
+    assert report.code == 1
+    assert json.loads(report.out)["findings"] == third["findings"]
+
+
+@pytest.mark.parametrize("kind", ["--bare", "--mirror"])
+def test_bare_and_mirror_clones(sample_repo, run_cli, tmp_path, kind):
+    repo = sample_repo("webapp")
+    clone = tmp_path / "clone.git"
+    subprocess.run(["git", "clone", "-q", kind, str(repo), str(clone)], check=True)
+    rules = {f["rule"] for f in audit(run_cli, clone)["findings"]}
+    assert {"aws.access-key-id", "github.token", "stripe.secret-key"} <= rules
+    assert (clone / ".secretsweep" / "findings.db").exists()
+
+
+def test_branch_and_since_narrow_the_scan(sample_repo, run_cli, tmp_path):
+    repo = sample_repo("webapp")
+    main_only = by_rule(audit(run_cli, repo, "--branch", "main", "--store", tmp_path / "a.db"))
+    assert "github.token" not in main_only and "aws.access-key-id" in main_only
+    since = audit(run_cli, repo, "--since", "v1.0", "--store", tmp_path / "b.db")
+    assert [f["rule"] for f in since["findings"]] == ["github.token"]
+    assert since["summary"]["unique_blobs"] == 1
+
+
+def test_not_a_repository_and_bad_revision(run_cli, tmp_path, sample_repo):
+    res = run_cli("scan", "--history", tmp_path)
+    assert res.code == 2 and res.err.count("\n") == 1 and "not a git repository" in res.err
+    repo = sample_repo("webapp")
+    res = run_cli("scan", "--history", repo, "--since", "nope")
+    assert res.code == 2 and "nope" in res.err
+    assert run_cli("scan", repo, "--since", "v1.0").code == 2  # --since needs --history
+
+
+def test_empty_repository(run_cli, tmp_path):
+    git(tmp_path, "init", "-q")
+    res = run_cli("scan", "--history", tmp_path, "-f", "json")
+    assert res.code == 0
+    assert json.loads(res.out)["findings"] == []
+
+
+def test_shallow_clone_is_said(sample_repo, run_cli, tmp_path):
+    repo = sample_repo("webapp")
+    shallow = tmp_path / "shallow"
+    subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{repo}", str(shallow)], check=True)
+    res = run_cli("scan", "--history", shallow)
+    assert "shallow" in res.err
+    assert res.code == 1
+
+
+def test_store_holds_no_plaintext(sample_repo, run_cli):
+    repo = sample_repo("webapp")
+    secrets = [f["secret"] for f in json.loads(run_cli("scan", repo, "-f", "json", "--show-secrets", "-q").out)[
+        "findings"]]
+    audit(run_cli, repo)
+    raw = b"".join(p.read_bytes() for p in (repo / ".secretsweep").iterdir())
+    assert secrets
+    for s in secrets:
+        assert s.encode() not in raw
+    assert (repo / ".secretsweep" / ".gitignore").read_text().strip().endswith("*")
+    assert "findings.db" not in git(repo, "status", "--porcelain")
+
+
+def test_older_store_is_rebuilt_with_a_message(sample_repo, run_cli, tmp_path):
+    old = tmp_path / "old.db"
+    with sqlite3.connect(old) as db:
+        db.execute("CREATE TABLE findings (x)")
+    repo = sample_repo("webapp")
+    res = run_cli("scan", "--history", repo, "--store", old)
+    assert res.code == 1 and "older version" in res.err
+    assert FindingsStore(old).last_summary() is not None
+
+
+def test_missing_object_is_skipped_and_named(run_cli, tmp_path):
+    (tmp_path / "a.txt").write_text(f"token = {fake_token(30, seed=8)}\n")
+    (tmp_path / "b.py").write_text(f'KEY = "{fake_aws_key_id(8)}"\n')
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "add", ".")
+    git(tmp_path, "commit", "-qm", "x")
+    blob = git(tmp_path, "rev-parse", "HEAD:a.txt").strip()
+    (tmp_path / ".git" / "objects" / blob[:2] / blob[2:]).unlink()
+    res = run_cli("scan", "--history", tmp_path)
+    assert res.code == 1  # the other blob is still scanned
+    assert "missing or corrupt object" in res.err and blob in res.err
+    assert "Traceback" not in res.err
+
+
+def test_lfs_pointer_and_huge_blob_are_skipped(run_cli, tmp_path):
+    (tmp_path / "model.bin").write_text("version https://git-lfs.github.com/spec/v1\noid sha256:ab\nsize 9\n")
+    (tmp_path / "big.txt").write_text("x" * 3000)
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "add", ".")
+    git(tmp_path, "commit", "-qm", "x")
+    doc = json.loads(run_cli("scan", "--history", tmp_path, "-f", "json", "--max-file-size", "2K").out)
+    assert doc["summary"]["skipped"] == {"git-lfs pointer": 1, "too large": 1}
+
+
+def test_parallel_history_equals_serial(sample_repo, run_cli, tmp_path, monkeypatch):
+    repo = sample_repo("webapp")
+    serial = audit(run_cli, repo, "--store", tmp_path / "s.db", "--jobs", "1")
+    from secretsweep import history_audit, scan
+
+    monkeypatch.setattr(history_audit, "PARALLEL_MIN_BLOBS", 0)
+    monkeypatch.setattr(scan, "PARALLEL_MIN_BYTES", 0)
+    parallel = audit(run_cli, repo, "--store", tmp_path / "p.db", "--jobs", "2")
+    assert parallel["findings"] == serial["findings"]
