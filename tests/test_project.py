@@ -25,6 +25,8 @@ LAYERS = {
     "baseline": {"model", "errors", "core"},
     "report": {"model", "report"},
     "scan": {"model", "core", "sources"},
+    "history_audit": {"model", "errors", "core", "sources", "store", "scan"},
+    "progress": set(),
     "triage": {"model"},
     "migrate": {"model", "errors", "core", "migrate", "baseline", "store"},
     "hook": {"model", "errors"},

@@ -12,7 +12,7 @@ import pytest
 EXPECTED = {
     "webapp": {
         ("generic.password-assignment", "app/settings.py", 7),
-        ("generic.url-credentials", "config/.env", 1),
+        ("db.postgres-uri", "config/.env", 1),
         ("generic.password-config", "config/.env", 3),
         ("slack.webhook", "config/app.yaml", 2),
         ("stripe.secret-key", "config/app.yaml", 6),
@@ -21,10 +21,10 @@ EXPECTED = {
     "infra": {
         ("generic.password-config", "config/cache.ini", 4),
         ("key.private-key", "deploy/id_rsa", 1),
-        ("generic.password-config", "docker-compose.yml", 6),
-        ("generic.password-assignment", "k8s/redis-secret.yaml", 7),
+        ("config.compose-env-secret", "docker-compose.yml", 6),
+        ("config.k8s-secret-stringdata", "k8s/redis-secret.yaml", 7),
         ("generic.password-xml", "service/settings.xml", 7),
-        ("generic.password-config", "service/src/main/resources/application.properties", 3),
+        ("config.spring-datasource-password", "service/src/main/resources/application.properties", 3),
     },
 }
 

@@ -212,34 +212,41 @@ class Introduction:
     date: str
 
 
+# Past this many paths, git's pathspec matching costs more than reading every commit's changes once.
+_PATHSPEC_LIMIT = 16
+
+
 def find_introductions(repo: Repo, wanted: Iterable[tuple[BlobId, str]], revs: Sequence[str]) -> dict[
         BlobId, list[Introduction]]:
     """For each wanted blob, every path it was written at with the oldest commit that wrote it there.
 
-    One `git log --raw` limited to the paths where the blobs were seen, so the cost follows the
-    number of blobs with findings, not the size of the history.
+    One streamed `git log --raw`, oldest first: limited to the blobs' paths when there are few, else over
+    every commit (a fixed cost of one pass over the history's changes, whatever the number of findings).
+    Merges show their changes against the first parent, which covers stashes and conflict resolutions.
     """
     wanted = list(wanted)
     if not wanted:
         return {}
     ids = {b for b, _ in wanted}
     paths = sorted({p for _, p in wanted if p})
+    pathspec = ["--", *paths] if len(paths) <= _PATHSPEC_LIMIT else []
+    argv = ["git", "--git-dir", str(repo.git_dir), "log", *revs, "--reverse", "--raw", "--no-abbrev", "--no-renames",
+            "--diff-merges=first-parent", "--format=%x00%H%x00%an%x00%ae%x00%aI", *pathspec]
     found: dict[BlobId, dict[str, Introduction]] = {}
-    # Paths go on the command line in batches; --reverse walks oldest first, so the first hit is the oldest.
-    for start in range(0, len(paths), 500):
-        chunk = paths[start : start + 500]
-        out = repo.git("log", *revs, "--reverse", "--raw", "--no-abbrev", "--no-renames", "-m", "--full-history",
-                       "--format=%x00%H%x00%an%x00%ae%x00%aI", "--", *chunk)
-        commit = author = email = date = ""
-        for line in out.splitlines():
-            if line.startswith("\0"):
-                _, commit, author, email, date = line.split("\0")[:5]
-            elif line.startswith(":"):
-                meta, _, path = line.partition("\t")
-                new = meta.split()[3] if len(meta.split()) > 3 else ""
+    commit = author = email = date = ""
+    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=_READ_CHUNK) as proc:
+        assert proc.stdout is not None
+        for raw in proc.stdout:
+            if raw.startswith(b"\0"):
+                _, commit, author, email, date = raw.rstrip(b"\n").decode("utf-8", "replace").split("\0")[:5]
+            elif raw.startswith(b":"):
+                meta, _, path = raw.rstrip(b"\n").partition(b"\t")
+                fields = meta.split()
+                new = fields[3].decode() if len(fields) > 3 else ""
                 if new in ids:
                     per_path = found.setdefault(BlobId(new), {})
-                    per_path.setdefault(path, Introduction(path, commit, author, email, date))
+                    p = path.decode("utf-8", "surrogateescape")
+                    per_path.setdefault(p, Introduction(p, commit, author, email, date))
     return {b: sorted(v.values(), key=lambda i: (i.date, i.path)) for b, v in found.items()}
 
 
