@@ -58,7 +58,7 @@ def audit(repo: history.Repo, detector: Detector, store: FindingsStore, *, branc
         on_total(len(todo), 0)
     source = history.HistorySource(repo, todo, max_size=max_size)
     result = scanner.run(source, detector, jobs=jobs, size_hint=None if len(todo) >= PARALLEL_MIN_BLOBS else 0,
-                         progress=progress, parts_per_job=32)
+                         progress=progress, parts_per_job=4)
     for oid in enum.missing:
         result.skipped.skip(MISSING_OBJECT, oid)
     skipped_ids = _skipped_missing(result.skipped)

@@ -115,9 +115,9 @@ class RawMatch:
 
 def ruleset_digest(rules: Sequence[Rule]) -> str:
     """Identifies a rule list for caching a compiled database."""
-    h = hashlib.sha256()
+    h = hashlib.sha256(b"matcher-v3\0")
     for r in rules:
-        h.update(r.id.encode() + b"\0" + r.pattern.encode() + b"\0")
+        h.update(f"{r.id}\0{r.pattern}\0{r.hyperscan}\0{'|'.join(r.keywords)}\0".encode())
     return h.hexdigest()[:32]
 
 
@@ -132,6 +132,7 @@ class Matcher:
         # Rules with neither a pattern nor keywords in the database are always handed to the regex pass.
         self._always: tuple[int, ...] = ()
         self.from_cache = False  # the hyperscan database came from `hyperscan_db`, not a compile
+        self._refused: frozenset[int] = frozenset()  # patterns hyperscan would not compile
         if use_hyperscan:
             self._init_hyperscan(hyperscan_db)
 
@@ -143,12 +144,10 @@ class Matcher:
             return
         if serialized is not None:
             try:
-                always_len = int.from_bytes(serialized[:4], "little")
-                always = serialized[4 : 4 + 4 * always_len]
-                self._always = tuple(
-                    int.from_bytes(always[i : i + 4], "little") for i in range(0, len(always), 4)
-                )
-                self._db = hyperscan.loadb(serialized[4 + 4 * always_len :], hyperscan.HS_MODE_BLOCK)
+                always, offset = _unpack_ints(serialized, 0)
+                refused, offset = _unpack_ints(serialized, offset)
+                self._always, self._refused = tuple(always), frozenset(refused)
+                self._db = hyperscan.loadb(serialized[offset:], hyperscan.HS_MODE_BLOCK)
                 self._scratch = hyperscan.Scratch(self._db)
                 self.from_cache = True
                 return
@@ -172,6 +171,7 @@ class Matcher:
             self._scratch = hyperscan.Scratch(self._db)
 
     def _compile(self, hyperscan: Any, patterns: list[int], refused: list[int]) -> Any:
+        self._refused = frozenset(refused)
         """One database: each rule's pattern where it can, else its keywords as literals (a hit then
         means confirming over the whole blob), else the rule is always confirmed."""
         expressions: list[bytes] = []
@@ -185,6 +185,8 @@ class Matcher:
                 ids.append(i)
                 flags.append(hyperscan.HS_FLAG_PREFILTER)
             elif cr.keywords:
+                # Short keywords in the database slow every scan, so only rules without a pattern
+                # there get theirs in; the others check keywords after their pattern fired.
                 for kw in cr.keywords:
                     expressions.append(re.escape(kw))
                     ids.append(KEYWORD_ID + i)
@@ -208,27 +210,32 @@ class Matcher:
             return None
         import hyperscan
 
-        head = len(self._always).to_bytes(4, "little") + b"".join(i.to_bytes(4, "little") for i in self._always)
-        return head + hyperscan.dumpb(self._db)
+        return _pack_ints(self._always) + _pack_ints(sorted(self._refused)) + hyperscan.dumpb(self._db)
 
     def _candidates(self, data: bytes) -> dict[int, list[int] | None]:
         """Rules that may match, each with the offsets where hyperscan saw a match end
-        (None: confirm over the whole blob)."""
+        (None: confirm over the whole blob). Keywords are checked for rules whose keywords stood in
+        for their pattern; the caller checks the others'."""
         if self._db is None:
-            return dict.fromkeys(range(len(self.rules)))
-        ends: dict[int, list[int] | None] = dict.fromkeys(self._always)
+            return self._keyword_candidates(data)
+        ends: dict[int, list[int]] = {}
+        keyword_hits: set[int] = set()
 
-        def on_match(rule_index: int, _start: int, end: int, _flags: int, _ctx: object) -> None:
-            if rule_index >= KEYWORD_ID:  # a keyword stood in for the pattern: confirm everywhere
-                ends[rule_index - KEYWORD_ID] = None
-                return
-            found = ends.get(rule_index, [])
-            if found is not None:
-                found.append(end)
-                ends[rule_index] = found
+        def on_match(expr: int, _start: int, end: int, _flags: int, _ctx: object) -> None:
+            if expr >= KEYWORD_ID:
+                keyword_hits.add(expr - KEYWORD_ID)
+            else:
+                ends.setdefault(expr, []).append(end)
 
         self._db.scan(data, match_event_handler=on_match, scratch=self._scratch)
-        return ends
+        out: dict[int, list[int] | None] = dict.fromkeys(self._always)
+        out.update(dict.fromkeys(keyword_hits))  # keywords standing in for a pattern: confirm everywhere
+        out.update(ends)
+        return out
+
+    def _keyword_candidates(self, data: bytes) -> dict[int, list[int] | None]:
+        """Without hyperscan: every rule, over the whole blob."""
+        return dict.fromkeys(range(len(self.rules)))
 
     # -- both paths -------------------------------------------------------------------------------
     def scan(self, data: bytes, path: str | None = None) -> tuple[list[RawMatch], list[str]]:
@@ -236,13 +243,15 @@ class Matcher:
         abandoned on this blob because their regex ran past the time bound."""
         matches: list[RawMatch] = []
         timed_out: list[str] = []
-        lowered: bytes | None = None
         candidates = self._candidates(data)
+        lowered: bytes | None = None
         for index in sorted(candidates):
             cr = self.rules[index]
             if cr.path is not None and (path is None or cr.path.search(path) is None):
                 continue
-            if cr.keywords:
+            # Hyperscan already matched the keywords of rules it found by keyword (no end offsets).
+            keywords_checked = self._db is not None and candidates[index] is None
+            if cr.keywords and not keywords_checked:
                 if lowered is None:
                     lowered = data.lower()
                 if not any(k in lowered for k in cr.keywords):
@@ -273,6 +282,16 @@ class Matcher:
                 if len(found) >= MAX_MATCHES_PER_RULE:
                     return found
         return found
+
+
+def _pack_ints(values: Sequence[int]) -> bytes:
+    return b"".join(v.to_bytes(4, "little") for v in (len(values), *values))
+
+
+def _unpack_ints(data: bytes, offset: int) -> tuple[list[int], int]:
+    count = int.from_bytes(data[offset : offset + 4], "little")
+    values = [int.from_bytes(data[offset + 4 + 4 * k : offset + 8 + 4 * k], "little") for k in range(count)]
+    return values, offset + 4 + 4 * count
 
 
 def _windows(ends: list[int] | None, width: int | None, size: int) -> list[tuple[int, int]]:

@@ -195,8 +195,11 @@ class HistorySource:
             cat.close()
 
     def partition(self, n: int) -> list[HistorySource]:
-        return [HistorySource(self.repo, self.items[i::n], max_size=self.max_size) for i in range(n)
-                if self.items[i::n]]
+        # Contiguous runs, not interleaved ones: neighbouring blobs share delta bases, which each
+        # cat-file process then inflates once instead of every process inflating them all.
+        size = -(-len(self.items) // n) if self.items else 0
+        return [HistorySource(self.repo, self.items[i : i + size], max_size=self.max_size)
+                for i in range(0, len(self.items), size or 1)]
 
 
 # -- provenance -------------------------------------------------------------------------------------
