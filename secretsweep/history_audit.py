@@ -3,10 +3,12 @@ matches and provenance, and return the findings for the blobs in scope."""
 
 from __future__ import annotations
 
+import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from secretsweep import scan as scanner
 from secretsweep.core.detect import Detector
@@ -51,8 +53,15 @@ def audit(repo: history.Repo, detector: Detector, store: FindingsStore, *, branc
     if not store.use_ruleset(detector.matcher.digest):
         notes.append("the rules changed since the last scan: every blob is scanned again")
 
-    enum = history.enumerate_blobs(repo, branch, since)
+    revs = history.revisions(repo, branch, since)
     seen = store.seen_blobs()
+    # A first audit of a large history needs provenance for many blobs: one pass over every commit's
+    # changes, run while git enumerates the blobs (each keeps one core busy).
+    provenance: dict[BlobId, list[history.Introduction]] | None = None
+    tracer = None
+    if not seen:
+        tracer = _Background(lambda: history.find_introductions(repo, None, revs))
+    enum = history.enumerate_blobs(repo, branch, since)
     todo = [(b, p) for b, p in enum.blobs if b not in seen]
     if on_total is not None:
         on_total(len(todo), 0)
@@ -67,9 +76,10 @@ def audit(repo: history.Repo, detector: Detector, store: FindingsStore, *, branc
     store.save_scan(((b, 0) for b, _ in todo if b not in skipped_ids), result.hits, summary)
 
     # Provenance only for blobs with matches, and only those not yet traced.
-    revs = history.revisions(repo, branch, since)
     untraced = store.blobs_without_provenance()
-    intros = history.find_introductions(repo, untraced, revs)
+    if tracer is not None:
+        provenance = tracer.result()
+    intros = provenance if provenance is not None else history.find_introductions(repo, untraced, revs)
     rows = []
     for bid, path in untraced:
         found = intros.get(bid)
@@ -83,6 +93,28 @@ def audit(repo: history.Repo, detector: Detector, store: FindingsStore, *, branc
     findings = store.load_findings(only_blobs=in_scope)
     result.elapsed = time.perf_counter() - started
     return AuditResult(findings, result, enum.refs, enum.commits, len(enum.blobs), len(todo), notes, store.path)
+
+
+class _Background:
+    """Runs one function in a thread and hands back its result (or raises its error) when asked."""
+
+    def __init__(self, fn: Callable[[], Any]) -> None:
+        self._result: Any = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, args=(fn,), daemon=True)
+        self._thread.start()
+
+    def _run(self, fn: Callable[[], Any]) -> None:
+        try:
+            self._result = fn()
+        except BaseException as exc:  # handed to the caller in result()
+            self._error = exc
+
+    def result(self) -> Any:
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._result
 
 
 def _skipped_missing(stats: SkipStats) -> set[BlobId]:

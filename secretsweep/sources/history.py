@@ -219,20 +219,25 @@ class Introduction:
 _PATHSPEC_LIMIT = 16
 
 
-def find_introductions(repo: Repo, wanted: Iterable[tuple[BlobId, str]], revs: Sequence[str]) -> dict[
+def find_introductions(repo: Repo, wanted: Iterable[tuple[BlobId, str]] | None, revs: Sequence[str]) -> dict[
         BlobId, list[Introduction]]:
-    """For each wanted blob, every path it was written at with the oldest commit that wrote it there.
+    """For each wanted blob (every blob when `wanted` is None), every path it was written at with the
+    oldest commit that wrote it there.
 
     One streamed `git log --raw`, oldest first: limited to the blobs' paths when there are few, else over
     every commit (a fixed cost of one pass over the history's changes, whatever the number of findings).
     Merges show their changes against the first parent, which covers stashes and conflict resolutions.
     """
-    wanted = list(wanted)
-    if not wanted:
-        return {}
-    ids = {b for b, _ in wanted}
-    paths = sorted({p for _, p in wanted if p})
-    pathspec = ["--", *paths] if len(paths) <= _PATHSPEC_LIMIT else []
+    ids: set[str] | None = None
+    pathspec: list[str] = []
+    if wanted is not None:
+        wanted = list(wanted)
+        if not wanted:
+            return {}
+        ids = {b for b, _ in wanted}
+        paths = sorted({p for _, p in wanted if p})
+        if len(paths) <= _PATHSPEC_LIMIT:
+            pathspec = ["--", *paths]
     argv = ["git", "--git-dir", str(repo.git_dir), "log", *revs, "--reverse", "--raw", "--no-abbrev", "--no-renames",
             "--diff-merges=first-parent", "--format=%x00%H%x00%an%x00%ae%x00%aI", *pathspec]
     found: dict[BlobId, dict[str, Introduction]] = {}
@@ -245,12 +250,18 @@ def find_introductions(repo: Repo, wanted: Iterable[tuple[BlobId, str]], revs: S
             elif raw.startswith(b":"):
                 meta, _, path = raw.rstrip(b"\n").partition(b"\t")
                 fields = meta.split()
-                new = fields[3].decode() if len(fields) > 3 else ""
-                if new in ids:
+                if len(fields) < 4 or fields[3] == _NULL_OID:
+                    continue
+                new = fields[3].decode()
+                if ids is None or new in ids:
                     per_path = found.setdefault(BlobId(new), {})
                     p = path.decode("utf-8", "surrogateescape")
-                    per_path.setdefault(p, Introduction(p, commit, author, email, date))
+                    if p not in per_path:
+                        per_path[p] = Introduction(p, commit, author, email, date)
     return {b: sorted(v.values(), key=lambda i: (i.date, i.path)) for b, v in found.items()}
+
+
+_NULL_OID = b"0" * 40
 
 
 def head_blobs(repo: Repo) -> set[str]:
