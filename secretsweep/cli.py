@@ -79,6 +79,15 @@ def _add_output_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("-q", "--quiet", action="store_true", help="no progress and no summary on stderr")
 
 
+def _add_baseline_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("baseline")
+    g.add_argument("--baseline", type=Path, metavar="FILE",
+                   help="decisions file (default: .secretsweep-baseline.json at the repository root, if present)")
+    g.add_argument("--no-baseline", action="store_true", help="report every finding, whatever the baseline says")
+    g.add_argument("--only-new", action="store_true",
+                   help="hide findings confirmed in the baseline too: report only what it does not know")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="secretsweep",
@@ -102,6 +111,9 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("-j", "--jobs", type=int, default=None, metavar="N",
                       help="worker processes for large scans (default: one per core)")
     scan.add_argument("--no-hyperscan", action="store_true", help="use the pure-regex matcher")
+    scan.add_argument("--staged", action="store_true",
+                      help="scan what is staged for the next commit (the pre-commit hook does this)")
+    _add_baseline_options(scan)
     hist = scan.add_argument_group("history")
     hist.add_argument("--history", action="store_true",
                       help="scan every blob reachable from every ref (branches, tags, remotes, stash), once each")
@@ -117,10 +129,49 @@ def build_parser() -> argparse.ArgumentParser:
     report = sub.add_parser("report", help="report the findings of the last history scan, without rescanning",
                             epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     report.add_argument("path", nargs="?", default=".", type=Path, help="the repository (default: .)")
+    _add_baseline_options(report)
     report.add_argument("--store", type=Path, metavar="PATH",
                         help="findings store (default: REPO/.secretsweep/findings.db)")
     _add_output_options(report)
     report.set_defaults(func=cmd_report, no_inline_allow=False)
+
+    bl = sub.add_parser("baseline", help="create, update, prune or import the baseline of decisions")
+    bl_sub = bl.add_subparsers(dest="action", metavar="ACTION")
+    bl_sub.required = True
+    for action, text in (("create", "record every current finding as known (unreviewed)"),
+                         ("update", "add findings the baseline does not know yet"),
+                         ("prune", "drop entries whose secret is no longer found, and list them")):
+        a = bl_sub.add_parser(action, help=text)
+        a.add_argument("path", nargs="?", default=".", type=Path)
+        a.add_argument("--baseline", type=Path, metavar="FILE")
+        a.add_argument("--history", action="store_true", help="take findings from the whole history")
+        if action == "create":
+            a.add_argument("--force", action="store_true", help="replace an existing baseline")
+        _add_rule_options(a)
+        a.set_defaults(func=_lazy("cmd_baseline"))
+    imp = bl_sub.add_parser("import", help="carry decisions over from detect-secrets, gitleaks or Betterleaks")
+    imp.add_argument("file", type=Path, help=".secrets.baseline, .gitleaksignore or a gitleaks/Betterleaks JSON report")
+    imp.add_argument("path", nargs="?", default=".", type=Path)
+    imp.add_argument("--baseline", type=Path, metavar="FILE")
+    _add_rule_options(imp)
+    imp.set_defaults(func=_lazy("cmd_baseline"), action="import")
+
+    decide = sub.add_parser("decide", help="record a decision for findings, by fingerprint")
+    decide.add_argument("fingerprints", nargs="+", metavar="FINGERPRINT")
+    decide.add_argument("--as", dest="status", required=True,
+                        choices=("confirmed", "false_positive", "ignored", "unreviewed"))
+    decide.add_argument("--reason", default="", help="why (required for ignored)")
+    decide.add_argument("--path", default=Path("."), type=Path, help="the repository (default: .)")
+    decide.add_argument("--baseline", type=Path, metavar="FILE")
+    _add_rule_options(decide)
+    decide.set_defaults(func=_lazy("cmd_decide"))
+
+    hook = sub.add_parser("hook", help="install the git pre-commit hook")
+    hook_sub = hook.add_subparsers(dest="hook_action", metavar="ACTION")
+    hook_sub.required = True
+    hi = hook_sub.add_parser("install", help="write .git/hooks/pre-commit (an existing hook is kept and run first)")
+    hi.add_argument("path", nargs="?", default=".", type=Path)
+    hi.set_defaults(func=_lazy("cmd_hook_install"))
 
     rules = sub.add_parser("rules", help="list or check detection rules")
     rules_sub = rules.add_subparsers(dest="rules_command", metavar="ACTION")
@@ -136,6 +187,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # -- commands --------------------------------------------------------------------------------------
+
+def _lazy(name: str) -> Any:
+    """A command living in cli_baseline, imported only when it runs."""
+    def run(args: argparse.Namespace) -> int:
+        from secretsweep import cli_baseline
+
+        return int(getattr(cli_baseline, name)(args))
+
+    return run
+
 
 def _load_rules(args: argparse.Namespace) -> list[Rule]:
     from secretsweep.engine import cache_dir
@@ -162,7 +223,7 @@ def _visible(findings: list[Finding], args: argparse.Namespace) -> list[Finding]
 
     from secretsweep.model import Confidence
 
-    floor = Confidence(args.min_confidence).rank
+    floor = Confidence(getattr(args, "min_confidence", "medium")).rank
     out = []
     for f in findings:
         if f.confidence.rank < floor:
@@ -175,6 +236,49 @@ def _visible(findings: list[Finding], args: argparse.Namespace) -> list[Finding]
                 f = replace(f, occurrences=kept)
         out.append(f)
     return out
+
+
+def baseline_path(args: argparse.Namespace, root: Path) -> Path:
+    """--baseline, else .secretsweep-baseline.json at the top of the work tree holding `root` (or in `root`)."""
+    from secretsweep.baseline import BASELINE_FILE
+
+    if getattr(args, "baseline", None) is not None:
+        return Path(args.baseline)
+    folder = root if root.is_dir() else root.parent
+    if (folder / BASELINE_FILE).exists():
+        return folder / BASELINE_FILE
+    top = _git_toplevel(folder)
+    return (top or folder) / BASELINE_FILE
+
+
+def _git_toplevel(folder: Path) -> Path | None:
+    import subprocess
+
+    try:
+        res = subprocess.run(["git", "-C", str(folder), "rev-parse", "--show-toplevel"], capture_output=True,
+                             text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return Path(res.stdout.strip()) if res.returncode == 0 and res.stdout.strip() else None
+
+
+def _against_baseline(findings: list[Finding], args: argparse.Namespace, root: Path) -> tuple[
+        list[Finding], dict[str, Any]]:
+    """Findings the baseline does not settle, and the decisions to show beside them."""
+    if args.no_baseline:
+        return findings, {}
+    from secretsweep.baseline import Baseline
+
+    path = baseline_path(args, root)
+    if args.baseline is not None and not path.exists():
+        raise UsageError(f"{path}: no such baseline (create one with `secretsweep baseline create`)")
+    baseline = Baseline.load(path)
+    shown = []
+    for f in findings:
+        d = baseline.get(f.fingerprint)
+        if d is None or (d.status.reported and not args.only_new):
+            shown.append(f)
+    return shown, baseline.entries
 
 
 def _summary(result: ScanResult, reported: int) -> dict[str, Any]:
@@ -207,10 +311,12 @@ def _print_summary(result: ScanResult, reported: int, what: str) -> None:
               file=sys.stderr)
 
 
-def _report(findings: list[Finding], rules: list[Rule], summary: dict[str, Any], args: argparse.Namespace) -> None:
+def _report(findings: list[Finding], rules: list[Rule], summary: dict[str, Any], args: argparse.Namespace,
+            decisions: dict[str, Any] | None = None) -> None:
     from secretsweep.report import ReportData, formatter
 
-    data = ReportData(findings, {r.id: r for r in rules}, summary=summary, show_secrets=args.show_secrets)
+    data = ReportData(findings, {r.id: r for r in rules}, decisions or {}, summary=summary,
+                      show_secrets=args.show_secrets)
     color = args.format == "text" and args.output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
     _emit(formatter(args.format, color=color).format(data), args.output)
 
@@ -233,11 +339,11 @@ def cmd_scan_history(args: argparse.Namespace) -> int:
                            jobs=args.jobs, progress=bar.update, on_total=bar.set_total)
     finally:
         store.close()
-    findings = _visible(result.findings, args)
+    findings, decisions = _against_baseline(_visible(result.findings, args), args, repo.work_tree or repo.git_dir)
     summary = {**_summary(result.scan, len(findings)), "refs": result.refs, "commits": result.commits,
                "unique_blobs": result.unique_blobs, "new_blobs": result.new_blobs,
                "seconds": round(result.scan.elapsed, 3)}
-    _report(findings, rules, summary, args)
+    _report(findings, rules, summary, args, decisions)
     if not args.quiet:
         s = result.scan
         mb = s.bytes / 1e6
@@ -269,11 +375,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     else:
         store = store_for(open_repo(args.path), None)
     try:
-        findings = _visible(store.load_findings(), args)
-        summary = {**(store.last_summary() or {}), "findings": len(findings)}
+        found = _visible(store.load_findings(), args)
+        summary = {**(store.last_summary() or {})}
     finally:
         store.close()
-    _report(findings, _rules_for_report(), summary, args)
+    findings, decisions = _against_baseline(found, args, args.path)
+    summary["findings"] = len(findings)
+    _report(findings, _rules_for_report(), summary, args, decisions)
     return EXIT_FINDINGS if findings else EXIT_CLEAN
 
 
@@ -293,6 +401,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
         return cmd_scan_history(args)
     if args.branch or args.since:
         raise UsageError("--branch and --since go with --history")
+    if args.staged:
+        return cmd_scan_staged(args)
     from secretsweep import scan as scanner
     from secretsweep.engine import build_detector
     from secretsweep.sources.worktree import WorktreeSource
@@ -303,11 +413,44 @@ def cmd_scan(args: argparse.Namespace) -> int:
     paths = source.paths()
     size = source.total_size() if len(paths) > 200 else 0
     result = scanner.run(source, detector, jobs=args.jobs, size_hint=size)
-    findings = _visible(result.findings, args)
-    _report(findings, rules, _summary(result, len(findings)), args)
+    findings, decisions = _against_baseline(_visible(result.findings, args), args, args.path)
+    _report(findings, rules, _summary(result, len(findings)), args, decisions)
     if not args.quiet:
         _print_summary(result, len(findings), "files")
     return EXIT_FINDINGS if findings else EXIT_CLEAN
+
+
+def cmd_scan_staged(args: argparse.Namespace) -> int:
+    """The pre-commit check: what the commit adds, against the baseline and inline allows."""
+    from dataclasses import replace
+
+    from secretsweep import scan as scanner
+    from secretsweep.engine import build_detector
+    from secretsweep.sources.staged import StagedSource
+
+    source = StagedSource(args.path, max_size=args.max_file_size)
+    if not source.entries:
+        return EXIT_CLEAN  # nothing staged: nothing to say
+    rules = _load_rules(args)
+    detector = build_detector(rules, use_hyperscan=not args.no_hyperscan)
+    result = scanner.run(source, detector, jobs=1)
+    # Only lines this commit adds: a secret already committed is the history audit's business.
+    added = []
+    for f in result.findings:
+        kept = tuple(o for o in f.occurrences if source.adds_line(o.origin.path, o.line))
+        if kept:
+            added.append(replace(f, occurrences=kept))
+    findings, decisions = _against_baseline(_visible(added, args), args, source.top)
+    _report(findings, rules, _summary(result, len(findings)), args, decisions)
+    if findings and not args.quiet:
+        print(_BLOCKED.format(n=len(findings), fp=findings[0].fingerprint), file=sys.stderr)
+    return EXIT_FINDINGS if findings else EXIT_CLEAN
+
+
+_BLOCKED = """secretsweep: this commit adds {n} secret(s) (shown redacted above). Ways forward:
+  1. remove it from the change and read it at run time (`secretsweep migrate` moves it to AWS Secrets Manager);
+  2. if it is not a secret, allow it inline: a comment `secretsweep:allow <reason>` on its line;
+  3. or decide it in the baseline: `secretsweep decide {fp} --as false_positive` (or `secretsweep triage`)."""
 
 
 def cmd_rules_list(args: argparse.Namespace) -> int:

@@ -23,11 +23,10 @@ def cache_dir() -> Path:
 
 def _hyperscan_version() -> str | None:
     try:
-        from importlib.metadata import version
-
-        return version("hyperscan")
-    except Exception:
+        import hyperscan
+    except ImportError:
         return None
+    return str(getattr(hyperscan, "__version__", "unknown"))
 
 
 def build_detector(rules: Sequence[Rule], *, use_hyperscan: bool = True) -> Detector:

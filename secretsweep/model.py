@@ -39,10 +39,16 @@ class Confidence(StrEnum):
 
 
 class Status(StrEnum):
-    CONFIRMED = "confirmed"
+    CONFIRMED = "confirmed"  # a real secret, still to remediate: reported until migrated
     FALSE_POSITIVE = "false_positive"
-    IGNORED = "ignored"
-    MIGRATED = "migrated"
+    IGNORED = "ignored"  # accepted for a stated reason
+    MIGRATED = "migrated"  # moved to a secret manager; the code now reads it from there
+    UNREVIEWED = "unreviewed"  # known (baseline create/update) but nobody has decided yet
+
+    @property
+    def reported(self) -> bool:
+        """Whether a scan against the baseline still reports a finding with this decision."""
+        return self is Status.CONFIRMED
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 import time
-import tomllib
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-
-import regex
 
 from secretsweep.core.matcher import MAX_WINDOW, REGEX_TIMEOUT_S, compile_pattern, max_width
 from secretsweep.core.validators import VALIDATORS
 from secretsweep.errors import RuleError
 from secretsweep.model import Confidence, Rule, Severity
 
-_ID = regex.compile(r"^[a-z0-9][a-z0-9._-]*$")
+_ID = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 _LIST_FIELDS = ("keywords", "examples", "negative_examples", "references")
 _KNOWN = {"id", "name", "description", "pattern", "min_entropy", "severity", "confidence", "path",
           "validator", "hyperscan", "generic", *_LIST_FIELDS}
@@ -32,6 +30,8 @@ def builtin_rules_dir() -> Path:
 
 def parse_rules(text: str, source: str = "<string>") -> list[Rule]:
     """Rules from the text of one TOML rule file. Pure; raises RuleError naming the file and rule."""
+    import tomllib  # only when rule files are parsed, not when they come from the cache
+
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -79,6 +79,8 @@ def _rule_from_table(table: dict[str, object], source: str, n: int) -> Rule:
     if not hyperscan and not lists["keywords"]:
         raise RuleError(f"{where}: a rule with hyperscan = false needs keywords to be found by")
     path = table.get("path")
+    import regex
+
     try:
         compile_pattern(str(table["pattern"]))
         if path is not None:
@@ -251,6 +253,8 @@ def _example_path(rule: Rule) -> str | None:
 
 
 def _path_for(path_pattern: str) -> str:
+    import regex
+
     # The simplest file name a path pattern accepts: try a few common shapes.
     for candidate in ("Dockerfile", "docker-compose.yml", "values.yaml", "main.tf", "config.json",
                       "notebook.ipynb", ".env", "settings.py", "app.properties", "request.http", "id_rsa",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import time
 from collections import Counter
@@ -99,6 +98,8 @@ def run(source: Source, detector: Detector, *, jobs: int | None = None, size_hin
 
 def _run_parallel(source: Source, detector: Detector, jobs: int, progress: Progress | None,
                   parts_per_job: int) -> list[_PartResult]:
+    import multiprocessing  # only large scans pay for importing it
+
     global _FORKED
     pieces = source.partition(jobs * parts_per_job)
     _FORKED = (pieces, detector)

@@ -32,6 +32,8 @@ LAYERS = {
     "hook": {"model", "errors"},
     "tui": {"model", "triage", "tui"},
     "cli": None,  # the CLI wires everything together
+    "cli_baseline": None,
+    "baseline_import": {"model", "errors"},
     "__init__": set(),
     "__main__": {"cli"},
 }

@@ -12,11 +12,12 @@ import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
-
-import regex
+from typing import TYPE_CHECKING, Any
 
 from secretsweep.model import Rule
+
+if TYPE_CHECKING:
+    import regex
 
 # A regex that backtracks past this on one blob is abandoned for that blob (counted by the caller).
 REGEX_TIMEOUT_S = 2.0
@@ -33,7 +34,10 @@ KEYWORD_ID = 1 << 20
 
 
 def compile_pattern(pattern: str) -> regex.Pattern[bytes]:
-    """Compile a rule pattern for bytes input; the `regex` module's V0 syntax."""
+    """Compile a rule pattern for bytes input; the `regex` module's V0 syntax. (Imported here: a
+    pre-commit run whose blobs hyperscan finds clean never needs it.)"""
+    import regex
+
     return regex.compile(pattern.encode("utf-8"))
 
 
@@ -87,6 +91,8 @@ class CompiledRule:
     @property
     def path(self) -> regex.Pattern[str] | None:
         if self._path is None and self.rule.path:
+            import regex
+
             self._path = regex.compile(self.rule.path)
         return self._path
 
