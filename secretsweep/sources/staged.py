@@ -52,12 +52,14 @@ class StagedSource:
 
     def _read_diff(self) -> None:
         # Without a commit git compares the index with HEAD, or with nothing on an unborn branch.
-        out = self._git("diff", "--cached", "--raw", "-p", "-U0", "--no-color", "--no-ext-diff", "--no-renames",
+        # Renames are followed so that moving a file adds none of its old lines.
+        out = self._git("diff", "--cached", "--raw", "-p", "-U0", "--no-color", "--no-ext-diff", "-M",
                         "--no-abbrev", "--diff-filter=ACMRT", "--src-prefix=a/", "--dst-prefix=b/")
         path: str | None = None
         for line in out.split(b"\n"):
             if line.startswith(b":"):
-                meta, _, name = line.partition(b"\t")
+                meta, _, names = line.partition(b"\t")
+                name = names.rsplit(b"\t", 1)[-1]  # a rename lists old and new names: keep the new
                 fields = meta.split()
                 if len(fields) >= 4 and fields[3].decode() != _NULL and not fields[1].startswith(b"160000"):
                     p = name.decode("utf-8", "surrogateescape")

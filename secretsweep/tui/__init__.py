@@ -1,0 +1,1 @@
+"""The interactive triage app (Textual): a view over `secretsweep.triage.TriageSession`."""

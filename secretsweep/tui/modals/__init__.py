@@ -1,0 +1,1 @@
+"""Small dialogs: a reason for ignoring, a yes/no confirmation, the filters."""
