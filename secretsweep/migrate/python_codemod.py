@@ -39,6 +39,14 @@ def _call(target: LiteralTarget) -> cst.Call:
     return cst.Call(func=cst.Name(HELPER_FUNCTION), args=args)
 
 
+def _on_line(code: bytes, first_line: int, t: LiteralTarget) -> bool:
+    """Whether the secret sits in `code` (a node's source, starting at `first_line`) on the target's line."""
+    idx = code.find(t.value)
+    if idx < 0:  # written with escapes: trust the literal's first line
+        return first_line == t.line
+    return first_line + code[:idx].count(b"\n") == t.line
+
+
 def _quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
@@ -96,7 +104,7 @@ class ReplaceSecretLiteral(VisitorBasedCodemodCommand):
         pos = self.get_metadata(PositionProvider, node)
         code = cst.Module([]).code_for_node(node).encode("utf-8", "surrogatepass")
         for i, t in enumerate(self.targets):
-            if i not in self.done and pos.start.line <= t.line <= pos.end.line and t.value in code:
+            if i not in self.done and _on_line(code, pos.start.line, t):
                 self._refuse(t, f"{self.path}:{t.line}: the secret is part of {what}; left unchanged, "
                                 f"move it to the secret helper by hand")
 
@@ -116,9 +124,9 @@ class ReplaceSecretLiteral(VisitorBasedCodemodCommand):
             return updated_node
         raw = value if isinstance(value, bytes) else value.encode("utf-8", "surrogatepass")
         for i, t in enumerate(self.targets):
-            if i in self.done or t.fingerprint in self.refused or not (pos.start.line <= t.line <= pos.end.line):
+            if i in self.done or t.fingerprint in self.refused or t.value not in raw:
                 continue
-            if t.value not in raw:
+            if not _on_line(original_node.value.encode("utf-8", "surrogatepass"), pos.start.line, t):
                 continue
             if pos.start.line != pos.end.line:
                 self._refuse(t, f"{self.path}:{t.line}: the secret is in a string spread over lines; left unchanged")
