@@ -366,6 +366,11 @@ class Journal:
             self.path.unlink()
         with _suppress():
             (self.root / WORK_DIR / "migrate-backup").rmdir()
+        work = self.root / WORK_DIR
+        with _suppress():
+            if {p.name for p in work.iterdir()} == {".gitignore"}:  # only what migrate put there: leave no trace
+                (work / ".gitignore").unlink()
+                work.rmdir()
 
 
 def rollback(journal: Journal, aws: Callable[[], SecretsManager] | None) -> list[str]:
@@ -375,10 +380,19 @@ def rollback(journal: Journal, aws: Callable[[], SecretsManager] | None) -> list
         path = journal.root / f["path"]
         try:
             current = path.read_bytes() if path.exists() else None
+            now_hash = sha256(current) if current is not None else None
+            if now_hash == f["sha256_before"]:
+                continue  # never written, or already restored
+            if now_hash != f.get("sha256_after") and not (current is None and f.get("sha256_after")):
+                # Not what migrate wrote: someone else's edit, which is theirs to keep.
+                if f.get("writing"):
+                    problems.append(f"{f['path']}: changed by something else since migrate wrote it; the original "
+                                    f"is in {f['backup']}")
+                continue
             if f["sha256_before"] is None:
                 if current is not None:
                     path.unlink()
-            elif current is None or sha256(current) != f["sha256_before"]:
+            else:
                 backup = journal.root / f["backup"]
                 data = backup.read_bytes()
                 if sha256(data) != f["sha256_before"]:
@@ -461,13 +475,21 @@ def apply(prep: Prepared, root: Path, aws: Callable[[], SecretsManager], *, sour
 
         arns: dict[str, str] = {}
         actions: dict[str, str] = {}
+        # First look at every name, so a conflict stops the run before anything is created.
+        existing_of: dict[str, Any] = {}
         for s in prep.plan.secrets:
-            rec: dict[str, Any] = {"name": s.name, "fingerprints": s.fingerprints, "action": "check"}
-            journal.doc["secrets"].append(rec)
             existing = client.describe(s.name)
             if existing is not None and existing.deleted:
                 raise AwsError(f"secret {s.name} exists but is scheduled for deletion; restore it "
                                "(`aws secretsmanager restore-secret`) or choose another name in the plan")
+            if existing is not None and not _same(client.get_value(s.name), values[s.name]) and not overwrite:
+                raise AwsError(f"secret {s.name} already exists with a different value; pass --overwrite to "
+                               "store a new version, or give it another name in the plan (--plan)")
+            existing_of[s.name] = existing
+        for s in prep.plan.secrets:
+            rec: dict[str, Any] = {"name": s.name, "fingerprints": s.fingerprints, "action": "check"}
+            journal.doc["secrets"].append(rec)
+            existing = existing_of[s.name]
             if existing is None:
                 rec.update(action="create", started=True)
                 journal.save()
@@ -477,22 +499,17 @@ def apply(prep: Prepared, root: Path, aws: Callable[[], SecretsManager], *, sour
                                     f"Moved from {source_repo} by secretsweep migrate ({', '.join(s.rule_ids)})")
                 changed_anything = True
                 actions[s.name] = "created"
+            elif _same(client.get_value(s.name), values[s.name]):
+                rec["action"] = "reuse"
+                actions[s.name] = "reused"
+                arn = existing.arn
             else:
-                current = client.get_value(s.name)
-                if _same(current, values[s.name]):
-                    rec["action"] = "reuse"
-                    actions[s.name] = "reused"
-                    arn = existing.arn
-                elif not overwrite:
-                    raise AwsError(f"secret {s.name} already exists with a different value; pass --overwrite to "
-                                   "store a new version, or give it another name in the plan (--plan)")
-                else:
-                    rec.update(action="overwrite", started=True, previous_version=client.current_version(s.name))
-                    journal.save()
-                    rec["new_version"] = client.put_value(s.name, values[s.name])
-                    changed_anything = True
-                    actions[s.name] = "overwritten"
-                    arn = existing.arn
+                rec.update(action="overwrite", started=True, previous_version=client.current_version(s.name))
+                journal.save()
+                rec["new_version"] = client.put_value(s.name, values[s.name])
+                changed_anything = True
+                actions[s.name] = "overwritten"
+                arn = existing.arn
             rec["arn"] = arn
             arns[s.name] = arn
             journal.save()
@@ -504,6 +521,8 @@ def apply(prep: Prepared, root: Path, aws: Callable[[], SecretsManager], *, sour
             current = path.read_bytes() if path.exists() else None
             if (sha256(current) if current is not None else None) != entry["sha256_before"]:
                 raise MigrationRolledBack(f"{rel} changed while migrating")
+            entry["writing"] = True
+            journal.save()
             _write_atomic(path, data)
             changed_anything = True
             if path.read_bytes() != data:
