@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from secretsweep.core import filters
+from secretsweep.core import decode, filters
 from secretsweep.core.entropy import shannon
 from secretsweep.core.fingerprint import fingerprint, mask, masked_line
 from secretsweep.core.matcher import CompiledRule, Matcher, RawMatch
@@ -31,15 +31,45 @@ class Detector:
     def rules(self) -> list[Rule]:
         return [cr.rule for cr in self.matcher.rules]
 
-    def detect(self, data: bytes, path: str | None = None) -> Detection:
-        raw, timed_out = self.matcher.scan(data, path)
+    def detect(self, data: bytes, path: str | None = None, *, decode_depth: int = 2) -> Detection:
+        """Matches in `data`, and in base64, hex or percent-encoded text inside it (to `decode_depth`
+        levels), those reported at the encoded text's place."""
+        found, hints = self._detect_plain(data, path)
+        if decode_depth > 0 and hints:
+            self._detect_encoded(data, path, decode_depth, hints, found)
+        return found
+
+    def _detect_encoded(self, data: bytes, path: str | None, depth: int, hints: set[str], found: Detection) -> None:
+        known = {m.fingerprint for m in found.matches}
+        markers = None
+        for start, end, decoded, kind in decode.segments(data, hints):
+            inner = self.detect(decoded, path, decode_depth=depth - 1)
+            found.timed_out.extend(inner.timed_out)
+            for m in inner.matches:
+                if m.fingerprint in known:
+                    continue  # the same secret stands in plain text too
+                known.add(m.fingerprint)
+                if markers is None:
+                    markers = filters.has_any_marker(data)
+                line_start = data.rfind(b"\n", 0, start) + 1
+                line_end = data.find(b"\n", start)
+                line_end = len(data) if line_end == -1 else line_end
+                found.matches.append(replace(
+                    m, start=start, end=end, line=data.count(b"\n", 0, start) + 1,
+                    column=len(data[line_start:start].decode("utf-8", "replace")) + 1,
+                    preview=masked_line(data, start, end, f"{m.redacted} ({kind})"),
+                    allowed_by=filters.allow_marker(data, line_start, line_end) if markers else None))
+        found.matches.sort(key=lambda m: (m.start, m.rule_id))
+
+    def _detect_plain(self, data: bytes, path: str | None) -> tuple[Detection, set[str]]:
+        raw, timed_out, hints = self.matcher.scan(data, path)
         kept = [r for r in raw if self._passes(r, data, path)]
         kept = _drop_shadowed(kept, self.matcher.rules)
         kept.sort(key=lambda r: (r.start, r.index))
         markers = bool(kept) and filters.has_any_marker(data)
         # A generic finding in a test or fixture is most likely made up for the test: keep it, quieter.
         downgrade = filters.is_test_path(path)
-        return Detection([self._locate(r, data, markers, downgrade) for r in kept], timed_out)
+        return Detection([self._locate(r, data, markers, downgrade) for r in kept], timed_out), hints
 
     def _passes(self, raw: RawMatch, data: bytes, path: str | None) -> bool:
         rule = self.matcher.rules[raw.index].rule

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from secretsweep.core import decode
 from secretsweep.model import Rule
 
 if TYPE_CHECKING:
@@ -31,6 +32,9 @@ WINDOW_PAD = 256
 MAX_WINDOWS = 256
 # Hyperscan ids from here up are keyword literals standing in for rule (id - KEYWORD_ID).
 KEYWORD_ID = 1 << 20
+# Ids from here up are words hinting at encoded text (decode.HINTS, in order), found in the same pass.
+HINT_ID = 2 << 20
+_HINT_KINDS = [kind for kind, words in decode.HINTS.items() for _ in words]
 
 
 def compile_pattern(pattern: str) -> regex.Pattern[bytes]:
@@ -121,7 +125,7 @@ class RawMatch:
 
 def ruleset_digest(rules: Sequence[Rule]) -> str:
     """Identifies a rule list for caching a compiled database."""
-    h = hashlib.sha256(b"matcher-v3\0")
+    h = hashlib.sha256(b"matcher-v4\0")
     for r in rules:
         h.update(f"{r.id}\0{r.pattern}\0{r.hyperscan}\0{'|'.join(r.keywords)}\0".encode())
     return h.hexdigest()[:32]
@@ -200,8 +204,10 @@ class Matcher:
             else:
                 always.append(i)
         self._always = tuple(always)
-        if not expressions:
-            return None
+        for n, word in enumerate(w for words in decode.HINTS.values() for w in words):
+            expressions.append(re.escape(word))
+            ids.append(HINT_ID + n)
+            flags.append(hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_SINGLEMATCH)
         db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
         db.compile(expressions=expressions, ids=ids, elements=len(ids), flags=flags)
         return db
@@ -218,17 +224,20 @@ class Matcher:
 
         return _pack_ints(self._always) + _pack_ints(sorted(self._refused)) + hyperscan.dumpb(self._db)
 
-    def _candidates(self, data: bytes) -> dict[int, list[int] | None]:
-        """Rules that may match, each with the offsets where hyperscan saw a match end
-        (None: confirm over the whole blob). Keywords are checked for rules whose keywords stood in
-        for their pattern; the caller checks the others'."""
+    def _candidates(self, data: bytes) -> tuple[dict[int, list[int] | None], set[str]]:
+        """Rules that may match, each with the offsets where hyperscan saw a match end (None: confirm
+        over the whole blob), and the encodings the blob hints at. Keywords are checked for rules whose
+        keywords stood in for their pattern; the caller checks the others'."""
         if self._db is None:
-            return self._keyword_candidates(data)
+            return dict.fromkeys(range(len(self.rules))), decode.hinted(data)
         ends: dict[int, list[int]] = {}
         keyword_hits: set[int] = set()
+        hints: set[str] = set()
 
         def on_match(expr: int, _start: int, end: int, _flags: int, _ctx: object) -> None:
-            if expr >= KEYWORD_ID:
+            if expr >= HINT_ID:
+                hints.add(_HINT_KINDS[expr - HINT_ID])
+            elif expr >= KEYWORD_ID:
                 keyword_hits.add(expr - KEYWORD_ID)
             else:
                 ends.setdefault(expr, []).append(end)
@@ -237,19 +246,15 @@ class Matcher:
         out: dict[int, list[int] | None] = dict.fromkeys(self._always)
         out.update(dict.fromkeys(keyword_hits))  # keywords standing in for a pattern: confirm everywhere
         out.update(ends)
-        return out
-
-    def _keyword_candidates(self, data: bytes) -> dict[int, list[int] | None]:
-        """Without hyperscan: every rule, over the whole blob."""
-        return dict.fromkeys(range(len(self.rules)))
+        return out, hints
 
     # -- both paths -------------------------------------------------------------------------------
-    def scan(self, data: bytes, path: str | None = None) -> tuple[list[RawMatch], list[str]]:
-        """Raw matches of every rule in `data` (rule order, then position), and the ids of rules
-        abandoned on this blob because their regex ran past the time bound."""
+    def scan(self, data: bytes, path: str | None = None) -> tuple[list[RawMatch], list[str], set[str]]:
+        """Raw matches of every rule in `data` (rule order, then position), the ids of rules abandoned
+        on this blob because their regex ran past the time bound, and the encodings it hints at."""
         matches: list[RawMatch] = []
         timed_out: list[str] = []
-        candidates = self._candidates(data)
+        candidates, hints = self._candidates(data)
         lowered: bytes | None = None
         for index in sorted(candidates):
             cr = self.rules[index]
@@ -266,7 +271,7 @@ class Matcher:
                 matches.extend(self._confirm(index, cr, data, candidates[index]))
             except TimeoutError:
                 timed_out.append(cr.rule.id)
-        return matches, timed_out
+        return matches, timed_out, hints
 
     @staticmethod
     def _confirm(index: int, cr: CompiledRule, data: bytes, ends: list[int] | None) -> list[RawMatch]:

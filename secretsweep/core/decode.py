@@ -1,0 +1,76 @@
+"""Encoded text inside a blob: base64 and hex runs, decoded so they can be scanned again.
+
+Only blobs that hint at encoding are searched (a Kubernetes Secret, a Docker auth, a decode call);
+the hints are found in the matcher's single hyperscan pass, so clean blobs cost nothing extra.
+Runs are bounded in length and count, and the caller bounds the depth. Percent-encoding is left to
+the rules themselves (a URL rule matches `p%40ss` as it stands).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Collection, Iterator
+
+MAX_SEGMENTS = 64           # per blob and depth
+MAX_SEGMENT = 64 * 1024     # bytes of encoded text per segment
+MAX_BLOB = 4 * 1024 * 1024  # blobs larger than this are not searched for encoded text
+
+# Words that say a blob holds encoded values (lower case, matched case-insensitively). Without one
+# the blob is not searched: searching every blob for long runs would double a history audit.
+HINTS: dict[str, tuple[bytes, ...]] = {
+    "base64": (b"kind: secret", b"dockerconfigjson", b'"auths"', b"base64 -d", b"base64 --decode",
+               b"b64decode(", b"atob(", b"frombase64", b"encoding: base64"),
+    "hex": (b"fromhex", b"unhexlify", b"hex-encoded", b"hex_encoded", b"xxd -r"),
+}
+
+# Plain runs (no lookarounds: the standard `re` engine is fast on those); edges are checked after.
+_RUNS = {"base64": re.compile(rb"[A-Za-z0-9+/]{20,}={0,2}"), "hex": re.compile(rb"[0-9a-fA-F]{32,}")}
+_WORDISH = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+
+
+def hinted(data: bytes) -> set[str]:
+    """The encodings `data` hints at (the path without hyperscan; the matcher finds these in its pass)."""
+    low = data.lower()
+    return {kind for kind, words in HINTS.items() if any(w in low for w in words)}
+
+
+def _printable(data: bytes) -> bool:
+    """Mostly text: what a config value or a token decodes to, not random bytes."""
+    if not data:
+        return False
+    text = sum(32 <= c < 127 or c in (9, 10, 13) for c in data)
+    return text >= 0.95 * len(data)
+
+
+def segments(data: bytes, kinds: Collection[str]) -> Iterator[tuple[int, int, bytes, str]]:
+    """(start, end, decoded bytes, encoding) for each encoded run of the given kinds worth scanning again."""
+    if len(data) > MAX_BLOB:
+        return
+    found = 0
+    for kind in sorted(kinds):
+        for m in _RUNS[kind].finditer(data):
+            raw = m.group(0)
+            if len(raw) > MAX_SEGMENT:
+                continue
+            if (m.start() > 0 and data[m.start() - 1] in _WORDISH
+                    or m.end() < len(data) and data[m.end()] in _WORDISH):
+                continue  # part of a longer word or identifier, not an encoded value
+            decoded = _decode(kind, raw)
+            if decoded is not None and _printable(decoded):
+                yield m.start(), m.end(), decoded, kind
+                found += 1
+                if found >= MAX_SEGMENTS:
+                    return
+
+
+def _decode(kind: str, raw: bytes) -> bytes | None:
+    try:
+        if kind == "base64":
+            if len(raw.rstrip(b"=")) % 4 == 1:
+                return None
+            return base64.b64decode(raw + b"=" * (-len(raw) % 4), validate=True)
+        return binascii.unhexlify(raw)
+    except (binascii.Error, ValueError):
+        return None
