@@ -27,6 +27,8 @@ from secretsweep.sources.worktree import WorktreeSource
 from tests.conftest import git
 
 REGION = "us-east-1"
+DB_PASSWORD = "v1:91eb968af70746f45ae40c7f06acff668a37483e"  # app/settings.py
+DATABASE_URL = "v1:47bcdea320f8888642a4070528d2d68700be1b25"  # config/.env
 
 
 def _free_port() -> int:
@@ -143,9 +145,8 @@ def test_apply_then_app_reads_secrets_and_scan_is_clean(webapp, sm, server, caps
     assert res.returncode == 0, res.stderr
     import hashlib
 
-    db_fp = next(fp for fp, s in secrets.items() if s == b"zLIbet6!UzH!7#")
-    assert res.stdout.split()[0] == hashlib.sha256(secrets[db_fp]).hexdigest()
-    url = b"postgres://webapp:ZBJQ6c1suD6ZgCST@db.internal:5432/webapp"
+    assert res.stdout.split()[0] == hashlib.sha256(secrets[DB_PASSWORD]).hexdigest()
+    url = b"postgres://webapp:" + secrets[DATABASE_URL] + b"@db.internal:5432/webapp"
     assert res.stdout.split()[1] == hashlib.sha256(url).hexdigest()
     # Baseline: migrated with name and ARN; the scan finds none of the migrated secrets.
     b = Baseline.load(repo / ".secretsweep-baseline.json")
@@ -226,7 +227,7 @@ def test_unreachable_endpoint_and_missing_credentials_exit_3(webapp, sm, capsys,
 
 def test_existing_secret_reused_or_refused(webapp, sm, server, capsys):
     repo, secrets = webapp
-    db = next(s for s in secrets.values() if s == b"zLIbet6!UzH!7#")
+    db = secrets[DB_PASSWORD]
     sm.create_secret(Name="webapp/db-password", SecretString=db.decode())
     sm.create_secret(Name="webapp/api-token", SecretString="something else")
     before = snapshot(repo)
