@@ -21,7 +21,6 @@ from typing import Any
 from secretsweep.errors import BaselineError
 from secretsweep.model import Decision, Status
 
-BASELINE_FILE = ".secretsweep-baseline.json"
 FORMAT_VERSION = 1
 LOCK_TIMEOUT_S = 30.0
 
@@ -172,8 +171,15 @@ def _locked(path: Path) -> Iterator[None]:
     """An exclusive lock on `<baseline>.lock`; waits up to LOCK_TIMEOUT_S, then says who must finish first."""
     import time
 
-    lock_path = path.with_name(path.name + ".lock")
+    # The lock lives in the `.secretsweep/` folder beside the baseline, which git ignores, so it
+    # never shows up as an untracked file in the team's repository.
+    folder = path.parent / ".secretsweep"
+    lock_path = folder / (path.name + ".lock")
     try:
+        folder.mkdir(exist_ok=True)
+        ignore = folder / ".gitignore"
+        if not ignore.exists():
+            ignore.write_text("# secretsweep's local state: never committed\n*\n")
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
         raise BaselineError(f"{lock_path}: cannot create the lock file: {exc.strerror}") from None

@@ -173,6 +173,21 @@ def build_parser() -> argparse.ArgumentParser:
     hi.add_argument("path", nargs="?", default=".", type=Path)
     hi.set_defaults(func=_lazy("cmd_hook_install"))
 
+    tri = sub.add_parser("triage", help="review findings in a terminal UI; decisions go to the baseline at once")
+    tri.add_argument("path", nargs="?", default=".", type=Path, help="the repository (default: .)")
+    tri.add_argument("--store", type=Path, metavar="PATH",
+                     help="findings store (default: REPO/.secretsweep/findings.db)")
+    tri.add_argument("--baseline", type=Path, metavar="FILE")
+    tri.add_argument("--min-confidence", choices=("low", "medium", "high"), default="medium")
+    tri.set_defaults(func=_lazy("cmd_triage", "cli_triage"))
+
+    mig = sub.add_parser("migrate", help="move confirmed secrets into AWS Secrets Manager and rewrite the code",
+                         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    from secretsweep.cli_migrate import add_migrate_arguments
+
+    add_migrate_arguments(mig)
+    mig.set_defaults(func=_lazy("cmd_migrate", "cli_migrate"))
+
     rules = sub.add_parser("rules", help="list or check detection rules")
     rules_sub = rules.add_subparsers(dest="rules_command", metavar="ACTION")
     rules_sub.required = True
@@ -188,12 +203,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 # -- commands --------------------------------------------------------------------------------------
 
-def _lazy(name: str) -> Any:
-    """A command living in cli_baseline, imported only when it runs."""
+def _lazy(name: str, module: str = "cli_baseline") -> Any:
+    """A command living in another cli_* module, imported only when it runs."""
     def run(args: argparse.Namespace) -> int:
-        from secretsweep import cli_baseline
+        import importlib
 
-        return int(getattr(cli_baseline, name)(args))
+        return int(getattr(importlib.import_module(f"secretsweep.{module}"), name)(args))
 
     return run
 
@@ -240,7 +255,7 @@ def _visible(findings: list[Finding], args: argparse.Namespace) -> list[Finding]
 
 def baseline_path(args: argparse.Namespace, root: Path) -> Path:
     """--baseline, else .secretsweep-baseline.json at the top of the work tree holding `root` (or in `root`)."""
-    from secretsweep.baseline import BASELINE_FILE
+    from secretsweep.model import BASELINE_FILE
 
     if getattr(args, "baseline", None) is not None:
         return Path(args.baseline)

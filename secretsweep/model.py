@@ -13,6 +13,9 @@ from typing import Literal, NewType
 
 BlobId = NewType("BlobId", str)
 
+# The team's decisions file: it holds fingerprints and secret-manager names, never a secret, so scans skip it.
+BASELINE_FILE = ".secretsweep-baseline.json"
+
 
 def blob_id(data: bytes) -> BlobId:
     """Git's own object id for a blob with these bytes, so history and working tree agree."""

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from secretsweep.errors import SourceError
-from secretsweep.model import Blob, BlobId, Origin
+from secretsweep.model import BASELINE_FILE, Blob, BlobId, Origin
 from secretsweep.sources import base
 from secretsweep.sources.base import SkipStats
 from secretsweep.sources.history import CatFile
@@ -61,8 +61,9 @@ class StagedSource:
                 meta, _, names = line.partition(b"\t")
                 name = names.rsplit(b"\t", 1)[-1]  # a rename lists old and new names: keep the new
                 fields = meta.split()
-                if len(fields) >= 4 and fields[3].decode() != _NULL and not fields[1].startswith(b"160000"):
-                    p = name.decode("utf-8", "surrogateescape")
+                p = name.decode("utf-8", "surrogateescape")
+                if (len(fields) >= 4 and fields[3].decode() != _NULL and not fields[1].startswith(b"160000")
+                        and p.rsplit("/", 1)[-1] != BASELINE_FILE):
                     self.entries.append((BlobId(fields[3].decode()), p))
                     # A file new to the index adds every line.
                     self.added[p] = None if fields[4:5] == [b"A"] else set()

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 from secretsweep.errors import UsageError
-from secretsweep.model import Blob, Origin, blob_id
+from secretsweep.model import BASELINE_FILE, Blob, Origin, blob_id
 from secretsweep.sources import base
 from secretsweep.sources.base import SkipStats
 
@@ -60,7 +60,7 @@ class WorktreeSource:
                         import pathspec
 
                         listed = self._drop(listed, pathspec.GitIgnoreSpec.from_lines(patterns).match_file)
-                self._paths = listed
+                self._paths = [p for p in listed if p.rsplit("/", 1)[-1] != BASELINE_FILE]
         return self._paths
 
     def _drop(self, paths: list[str], ignored: Callable[[str], bool]) -> list[str]:
