@@ -64,6 +64,11 @@ class Source(Protocol):
         ...
 
 
+def display_path(path: str) -> str:
+    """A path as reports and the store hold it: bytes that are not UTF-8 shown as U+FFFD."""
+    return path.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+
+
 def looks_binary(data: bytes) -> bool:
     """Git's own test: a NUL byte near the start means binary."""
     return b"\0" in data[:_BINARY_PROBE]

@@ -110,7 +110,7 @@ def enumerate_blobs(repo: Repo, branch: Sequence[str] = (), since: str | None = 
             result.missing.append(line[1:].strip())
             continue
         sha, _, path = line.partition(" ")
-        result.blobs.append((BlobId(sha), path))
+        result.blobs.append((BlobId(sha), base.display_path(path)))
     return result
 
 
@@ -255,7 +255,7 @@ def find_introductions(repo: Repo, wanted: Iterable[tuple[BlobId, str]] | None, 
                 new = fields[3].decode()
                 if ids is None or new in ids:
                     per_path = found.setdefault(BlobId(new), {})
-                    p = path.decode("utf-8", "surrogateescape")
+                    p = path.decode("utf-8", "replace")
                     if p not in per_path:
                         per_path[p] = Introduction(p, commit, author, email, date)
     return {b: sorted(v.values(), key=lambda i: (i.date, i.path)) for b, v in found.items()}

@@ -61,14 +61,14 @@ class StagedSource:
                 meta, _, names = line.partition(b"\t")
                 name = names.rsplit(b"\t", 1)[-1]  # a rename lists old and new names: keep the new
                 fields = meta.split()
-                p = name.decode("utf-8", "surrogateescape")
+                p = name.decode("utf-8", "replace")
                 if (len(fields) >= 4 and fields[3].decode() != _NULL and not fields[1].startswith(b"160000")
                         and p.rsplit("/", 1)[-1] != BASELINE_FILE):
                     self.entries.append((BlobId(fields[3].decode()), p))
                     # A file new to the index adds every line.
                     self.added[p] = None if fields[4:5] == [b"A"] else set()
             elif line.startswith(b"+++ "):
-                target = line[4:].decode("utf-8", "surrogateescape")
+                target = line[4:].decode("utf-8", "replace")
                 path = target[2:] if target.startswith("b/") else None
             elif path is not None and line.startswith(b"@@"):
                 m = _HUNK.match(line)

@@ -112,6 +112,9 @@ class WorktreeSource:
                         specs.append((prefix, pathspec.GitIgnoreSpec.from_lines(f)))
                 except OSError:
                     pass
+            for d in [d for d in dirs if os.path.islink(os.path.join(folder, d))]:
+                self.stats.skip(base.SYMLINK, prefix + d)  # os.walk lists links to folders; never follow them
+                dirs.remove(d)
             dirs[:] = sorted(d for d in dirs if d != ".git" and not ignored(prefix + d, True))
             for name in sorted(files):
                 if not ignored(prefix + name, False):
@@ -158,7 +161,7 @@ class WorktreeSource:
         for rel in self.paths():
             data = self.read(rel)
             if data is not None:
-                yield Blob(blob_id(data), data), Origin("worktree", rel or self.root.name)
+                yield Blob(blob_id(data), data), Origin("worktree", base.display_path(rel or self.root.name))
 
     def partition(self, n: int) -> list[WorktreeSource]:
         paths = self.paths()
