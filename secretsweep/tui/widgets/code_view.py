@@ -33,23 +33,21 @@ class Excerpt:
     line: int          # the line of the occurrence (1-based, after masking)
 
 
-def mask(data: bytes, spans: Iterable[Span], keep: Span | None = None) -> tuple[bytes, int | None]:
-    """`data` with each span replaced, except `keep`; and where `keep` (or the chosen span) starts afterwards."""
+def mask(data: bytes, spans: Iterable[Span], keep: Span | None = None) -> tuple[bytes, dict[Span, int]]:
+    """`data` with every span replaced by its redacted form, except `keep`; and where each span starts in it."""
     out = bytearray()
     cursor = 0
-    where: int | None = None
-    for sp in sorted(set(spans) | ({keep} if keep else set()), key=lambda s: (s.start, -s.end)):
+    where: dict[Span, int] = {}
+    for sp in sorted(set(spans), key=lambda s: (s.start, -s.end)):
         if sp.start < 0 or sp.start > len(data):
             continue
         if sp.start < cursor:  # overlaps a span already replaced: drop what is left of it too
+            where[sp] = len(out)
             cursor = max(cursor, min(sp.end, len(data)))
             continue
         out += data[cursor:sp.start]
-        if keep is not None and sp == keep:
-            where = len(out)
-            out += data[sp.start:sp.end]
-        else:
-            out += sp.replacement.encode("utf-8")
+        where[sp] = len(out)
+        out += data[sp.start:sp.end] if sp == keep else sp.replacement.encode("utf-8")
         cursor = min(sp.end, len(data))
     out += data[cursor:]
     return bytes(out), where
@@ -57,24 +55,10 @@ def mask(data: bytes, spans: Iterable[Span], keep: Span | None = None) -> tuple[
 
 def excerpt(data: bytes, spans: Iterable[Span], target: Span, line: int, *, revealed: bool = False,
             context: int = CONTEXT_LINES) -> Excerpt:
-    """The masked lines around `target` (which is revealed only when asked)."""
-    spans = set(spans)
-    spans.add(target)
-    masked, where = mask(data, spans if not revealed else spans - {target}, keep=target)
-    if revealed:
-        pass
-    elif where is None:
-        where = None
-    if where is not None:
-        line = masked[:where].count(b"\n") + 1
-    else:  # the target is masked: find its (replaced) position
-        shift = 0
-        for sp in sorted(spans, key=lambda s: s.start):
-            if sp.start >= target.start:
-                break
-            shift += len(sp.replacement.encode("utf-8")) - (sp.end - sp.start)
-        pos = max(0, min(len(masked), target.start + shift))
-        line = masked[:pos].count(b"\n") + 1
+    """The masked lines around `target` (which keeps its bytes only when `revealed`)."""
+    masked, where = mask(data, {*spans, target}, keep=target if revealed else None)
+    if target in where:
+        line = masked[:where[target]].count(b"\n") + 1
     lines = masked.decode("utf-8", "replace").splitlines()
     lo = max(1, line - context)
     hi = min(len(lines), line + context)
