@@ -118,12 +118,13 @@ class TriageApp(App[None]):
         if self.poll_interval > 0:
             self.set_interval(self.poll_interval, self._poll)
 
-    def on_resize(self, _event: Resize) -> None:
+    def on_resize(self, event: Resize) -> None:
         if self._main_screen is not None:
-            self._apply_size()
+            self._apply_size(event.size.width, event.size.height)
 
-    def _apply_size(self) -> None:
-        w, h = self.size
+    def _apply_size(self, w: int | None = None, h: int | None = None) -> None:
+        if w is None or h is None:
+            w, h = self.size
         small = w < MIN_WIDTH or h < MIN_HEIGHT
         self.too_small = small
         if self._main_screen is not None:
