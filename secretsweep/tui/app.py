@@ -48,6 +48,7 @@ def _utc_now() -> str:
 class TriageApp(App[None]):
     CSS_PATH = "triage.tcss"
     TITLE = "secretsweep triage"
+    ENABLE_COMMAND_PALETTE = False
 
     BINDINGS = [
         Binding("c", "decide('confirmed')", "Confirm"),

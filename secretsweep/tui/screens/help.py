@@ -41,18 +41,19 @@ class HelpScreen(ModalScreen[None]):
     BINDINGS = [Binding("escape,q,question_mark", "close", "Close")]
 
     def compose(self) -> ComposeResult:
-        table = Table(show_header=False, box=None, padding=(0, 2), expand=False)
-        table.add_column(style="bold cyan", no_wrap=True)
-        table.add_column()
+        tables = []
         for title, rows in KEYS:
-            if title:
-                table.add_row("", "")
-                table.add_row(f"[bold]{title}[/]", "")
+            table = Table(show_header=False, box=None, padding=(0, 2), expand=False, title=title or None,
+                          title_justify="left", title_style="bold")
+            table.add_column(style="bold cyan", no_wrap=True, min_width=18)
+            table.add_column()
             for key, what in rows:
                 table.add_row(key, what)
+            tables.append(table)
         with VerticalScroll(id="help", classes="dialog"):
             yield Static("[b]secretsweep triage[/b] — decisions are written to the baseline as you make them")
-            yield Static(table)
+            for table in tables:
+                yield Static(table, classes="keys")
             yield Static("[dim]Escape, q or ? closes this help[/]")
 
     def action_close(self) -> None:
