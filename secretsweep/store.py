@@ -55,13 +55,27 @@ class FindingsStore:
             if path.parent.name == STORE_DIR and not ignore.exists():
                 ignore.write_text("# secretsweep's findings store: never committed\n*\n")
             self.db = sqlite3.connect(path, timeout=60, isolation_level=None)
-            self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA busy_timeout=60000")
-            self._migrate()
+            self._use_wal()
+            # Two processes opening a new store at once: one creates the tables, the other waits.
+            with self._tx():
+                self._migrate()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{path}: cannot open the findings store: {exc}") from None
         except OSError as exc:
             raise StoreError(f"{path}: cannot create the findings store: {exc.strerror}") from None
+
+    def _use_wal(self) -> None:
+        """WAL lets readers and one writer work at once; switching needs a moment without other writers."""
+        for _ in range(600):
+            try:
+                self.db.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc):
+                    raise
+                time.sleep(0.1)
+        raise StoreError(f"{self.path}: the findings store stayed locked by another secretsweep process; try again")
 
     def _migrate(self) -> None:
         tables = {r[0] for r in self.db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
@@ -77,7 +91,9 @@ class FindingsStore:
                 if not t.startswith("sqlite_"):
                     self.db.execute(f'DROP TABLE IF EXISTS "{t}"')
             self.message = f"the findings store was from an older version and has been rebuilt ({self.path})"
-        self.db.executescript(_SCHEMA)
+        for statement in _SCHEMA.split(";"):  # not executescript: it would commit the open transaction
+            if statement.strip():
+                self.db.execute(statement)
         self.db.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
 
     def close(self) -> None:

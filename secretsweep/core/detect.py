@@ -84,7 +84,7 @@ class Detector:
             # Context filters only for generic rules: a vendor-shaped token is a token wherever it sits.
             if (filters.is_lock_file(path) or filters.looks_like_identifier(secret) or filters.looks_like_path(secret)
                     or filters.is_word_like(secret) or filters.names_a_secret(secret)
-                    or filters.is_not_a_value(secret)):
+                    or filters.is_not_a_value(secret) or filters.is_public(secret)):
                 return False
             line_start = data.rfind(b"\n", 0, raw.match_start) + 1
             line_end = data.find(b"\n", raw.match_end)

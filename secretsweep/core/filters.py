@@ -9,8 +9,8 @@ import re
 _PLACEHOLDER_WORDS = (
     b"example", b"changeme", b"change_me", b"change-me", b"placeholder", b"your_", b"your-", b"yourkey",
     b"your key", b"redacted", b"replace_me", b"replaceme", b"dummy", b"sample", b"<your", b"insert_",
-    b"insert-", b"xxxx", b"****", b"....", b"todo", b"fixme", b"notasecret", b"not_a_secret",
-    b"not-a-secret", b"secret_here", b"password_here", b"token_here", b"key_here", b"mysecret",
+    b"insert-", b"xxxx", b"****", b"todo", b"fixme", b"notasecret", b"not_a_secret",
+    b"not-a-secret", b"...", b"secret_here", b"password_here", b"token_here", b"key_here", b"mysecret",
     b"mypassword", b"supersecret", b"lorem", b"hunter2", b"hunter4",
 )
 _TEMPLATE = re.compile(
@@ -23,7 +23,7 @@ _TEMPLATE = re.compile(
       | %\([^)]*\)[sdr]         # %(var)s
       | %[A-Za-z_][A-Za-z0-9_]*%  # %VAR% (Windows)
       | <[^<>]{1,64}>          # <your-key>
-      | \{[A-Za-z_][A-Za-z0-9_.]*\}  # {var} (str.format)
+      | \{[^{}\s]{1,80}\}       # {var}, {obj.attr()} (str.format, f-strings)
       | @[A-Za-z_][A-Za-z0-9_.]*@   # @var@ (autoconf)
       | __[A-Z0-9_]+__          # __TOKEN__
     )$""",
@@ -42,13 +42,33 @@ _PLACEHOLDER_VALUES = frozenset({
 _LONG_PLACEHOLDERS = (b"example", b"x" * 12, b"." * 3, b"*" * 6, b"0" * 16)
 
 
+# Claims of the token every JWT tutorial shows (jwt.io's sample: sub 1234567890, name John Doe).
+_SAMPLE_CLAIMS = (b'"sub":"1234567890"', b'"name":"John Doe"')
+
+
+def is_sample_jwt(secret: bytes) -> bool:
+    """A documentation JWT: its payload holds the tutorial claims."""
+    parts = secret.split(b".")
+    if len(parts) != 3 or not parts[0].startswith(b"eyJ"):
+        return False
+    import base64
+    import binascii
+
+    try:
+        payload = base64.urlsafe_b64decode(parts[1] + b"=" * (-len(parts[1]) % 4))
+    except (binascii.Error, ValueError):
+        return False
+    compact = payload.replace(b" ", b"")
+    return any(c in compact for c in _SAMPLE_CLAIMS)
+
+
 def is_placeholder(secret: bytes) -> bool:
     """Documentation and template stand-ins: EXAMPLE, changeme, xxxx, your-key...
 
     In a long value (a key block) a short word can occur by chance, so only strong markers count there.
     """
     low = secret.lower()
-    if low.strip(b"\"'") in _PLACEHOLDER_VALUES:
+    if low.strip(b"\"'") in _PLACEHOLDER_VALUES or is_sample_jwt(secret):
         return True
     words = _PLACEHOLDER_WORDS if len(secret) <= 64 else _LONG_PLACEHOLDERS
     return any(w in low for w in words)
@@ -89,7 +109,7 @@ def is_sequential(secret: bytes) -> bool:
 
 _WORD = rb"(?:[A-Z]?[a-z]{1,15}|[A-Z]{1,15})"
 _WORDS = re.compile(rb"^" + _WORD + rb"(?:[-_ .]?" + _WORD + rb"){0,5}$")
-_SECRET_WORDS = re.compile(rb"(?i)passw(?:or)?d|passwd|secret|token|api_?key|credential")
+_SECRET_WORDS = re.compile(rb"(?i)passw(?:or)?d|passwd|secret|token|api[_-]?key|credential")
 
 
 def is_word_like(value: bytes) -> bool:
@@ -107,11 +127,19 @@ def names_a_secret(value: bytes) -> bool:
     return _SECRET_WORDS.search(value) is not None
 
 
+_PUBLIC_PREFIXES = (b"pk_live_", b"pk_test_", b"pk.eyj", b"ssh-rsa ", b"ssh-ed25519 ", b"ecdsa-sha2-")
+
+
+def is_public(value: bytes) -> bool:
+    """Keys that are public by design: Stripe publishable keys, Mapbox public tokens, SSH public keys."""
+    return value.lower().startswith(_PUBLIC_PREFIXES)
+
+
 def is_not_a_value(value: bytes) -> bool:
     """Shapes that are code or markup, not a value: CLI flags, decorators and casts, format strings, URLs
     (the URL rule judges those)."""
     return (
-        value[:1] in (b"-", b"@", b"(", b"[", b"!", b"&", b"*", b".")
+        value[:1] in (b"-", b"@", b"(", b"[", b".")
         or b"%s" in value or b"%d" in value or b"{}" in value or b"://" in value
     )
 
@@ -149,7 +177,9 @@ def looks_like_identifier(value: bytes) -> bool:
         return False
     dotted = any(sep in value for sep in (b".", b"::", b"->", b"("))
     if dotted:
-        return True
+        # Names are short or plain words; a JWT's base64 parts are long runs of mixed case.
+        parts = [p for p in re.split(rb"[.:/()>,;\s-]+", value) if p]
+        return all(len(p) <= 24 or p.islower() or p.isupper() for p in parts)
     return not any(c in b"0123456789" for c in value) and _CAMEL_OR_SNAKE.match(value.rstrip(b",;")) is not None
 
 
@@ -181,10 +211,14 @@ _ENV_READS = (
 )
 
 
+_ENV_WRITE = re.compile(rb"(?i)\$env:[A-Za-z0-9_]+\s*=")
+
+
 def reads_environment(line: bytes) -> bool:
-    """The value on this line is read from the environment rather than written into the code."""
+    """The value on this line is read from the environment rather than written into the code
+    (PowerShell's `$env:NAME = "..."` writes it, so it does not count)."""
     low = line.lower()
-    return any(r in low for r in _ENV_READS)
+    return any(r in low for r in _ENV_READS) and _ENV_WRITE.search(line) is None
 
 
 _LOCK_FILES = frozenset({
