@@ -112,6 +112,22 @@ def context_loader(git_dir: Path, work_tree: Path | None) -> Callable[[Occurrenc
     return load
 
 
+def _migrate_runner(root: Path, *, apply: bool) -> Callable[[list[str]], str]:
+    """`secretsweep migrate` for the chosen fingerprints, run as a child process so the app never
+    holds a plaintext; returns what it printed (dry run: the diff, secrets, policy and plan)."""
+
+    def run(fingerprints: list[str]) -> str:
+        argv = [sys.executable, "-m", "secretsweep", "migrate", str(root)]
+        for fp in fingerprints:
+            argv += ["--fingerprint", fp]
+        if apply:
+            argv.append("--apply")
+        res = subprocess.run(argv, capture_output=True, text=True)
+        return (res.stdout + ("\n" + res.stderr if res.stderr else "")).strip() or f"migrate exited {res.returncode}"
+
+    return run
+
+
 def cmd_triage(args: argparse.Namespace) -> int:
     from secretsweep.cli import baseline_path
     from secretsweep.cli_baseline import now, who
@@ -140,8 +156,9 @@ def cmd_triage(args: argparse.Namespace) -> int:
     baseline = Baseline.load(baseline_path(args, root))
     session = TriageSession(findings, BaselineSink(baseline),
                             filters=Filters(min_confidence=Confidence(getattr(args, "min_confidence", "low") or "low")))
-    plan_preview = getattr(args, "plan_preview", None)
-    apply_migration = getattr(args, "apply_migration", None)
+    root = repo.work_tree or repo.path
+    plan_preview = getattr(args, "plan_preview", None) or _migrate_runner(root, apply=False)
+    apply_migration = getattr(args, "apply_migration", None) or _migrate_runner(root, apply=True)
     app = TriageApp(session, context_loader(repo.git_dir, repo.work_tree), plan_preview, apply_migration,
                     who=who(root), clock=now)
     app.run()
