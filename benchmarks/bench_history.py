@@ -11,7 +11,6 @@ compiled rule cache is warmed first so it measures scanning, not the one-time co
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import tempfile
@@ -19,7 +18,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from measure import Measured, find_tool, print_table, run_once  # noqa: E402
+from measure import (  # noqa: E402
+    count_betterleaks,
+    count_json_findings,
+    count_lines,
+    find_tool,
+    measure,
+    print_table,
+)
 
 
 def repo_stats(repo: Path) -> tuple[int, int, int]:
@@ -32,35 +38,6 @@ def repo_stats(repo: Path) -> tuple[int, int, int]:
     sizes = subprocess.run([*git, "cat-file", "--batch-check=%(objectsize)"], input=ids,
                            capture_output=True).stdout.split()
     return commits, len(sizes), sum(int(s) for s in sizes)
-
-
-def _count_json(path: Path) -> int:
-    return len(json.loads(path.read_text())["findings"])
-
-
-def _count_lines(path: Path) -> int:
-    return sum(1 for line in path.read_text().splitlines() if line.strip())
-
-
-def _count_betterleaks(path: Path) -> int:
-    text = path.read_text().strip()
-    return len(json.loads(text)) if text else 0
-
-
-def measure_runs(name: str, make_argv, runs: int, count) -> Measured:
-    walls, peaks, code, found = [], [], 0, None
-    out = Path(f"/tmp/secretsweep-bench-history-{name}.out")
-    for _ in range(runs):
-        argv = make_argv()
-        wall, peak, code = run_once(argv, out)
-        walls.append(wall)
-        peaks.append(peak)
-    try:
-        found = count(out)
-    except Exception:
-        found = None
-    walls_sorted = sorted(walls)
-    return Measured(name, walls_sorted[len(walls) // 2], walls, max(peaks), found, code)
 
 
 def main() -> None:
@@ -85,16 +62,16 @@ def main() -> None:
         return [sys.executable, "-m", "secretsweep", "scan", "--history", str(repo), "--store", str(store),
                 "-f", "json", "-q", "--min-confidence", args.min_confidence]
 
-    rows = [measure_runs("secretsweep", ours, args.runs, _count_json)]
+    rows = [measure("secretsweep", ours, args.runs, count_json_findings, warmup=False)]
     if not args.no_peers:
         kf = find_tool("kingfisher", args.peers_bin)
         if kf:
-            rows.append(measure_runs("kingfisher", lambda: [kf, "scan", str(repo), "--no-validate", "-f", "jsonl",
-                                                            "-q"], args.runs, _count_lines))
+            rows.append(measure("kingfisher", [kf, "scan", str(repo), "--no-validate", "-f", "jsonl", "-q"],
+                                args.runs, count_lines, warmup=False))
         bl = find_tool("betterleaks", args.peers_bin)
         if bl:
-            rows.append(measure_runs("betterleaks", lambda: [bl, "git", str(repo), "--no-banner", "--exit-code", "0",
-                                                             "-o", "-", "-l", "error"], args.runs, _count_betterleaks))
+            rows.append(measure("betterleaks", [bl, "git", str(repo), "--no-banner", "--exit-code", "0", "-o", "-",
+                                                "-l", "error"], args.runs, count_betterleaks, warmup=False))
     print_table(rows, size / 1e6)
 
 

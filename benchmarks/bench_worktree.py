@@ -15,20 +15,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from measure import Measured, find_tool, measure, print_table  # noqa: E402
-
-
-def _count_json_findings(path: Path) -> int:
-    return len(json.loads(path.read_text())["findings"])
-
-
-def _count_lines(path: Path) -> int:
-    return sum(1 for line in path.read_text().splitlines() if line.strip())
-
-
-def _count_betterleaks(path: Path) -> int:
-    text = path.read_text().strip()
-    return len(json.loads(text)) if text else 0
+from measure import (  # noqa: E402
+    Measured,
+    count_betterleaks,
+    count_lines,
+    find_tool,
+    measure,
+    print_table,
+)
 
 
 def main() -> None:
@@ -52,16 +46,16 @@ def main() -> None:
 
     rows: list[Measured] = [measure(
         "secretsweep", [sys.executable, "-m", "secretsweep", "scan", target, "-f", "jsonl", "-q"], args.runs,
-        _count_lines)]
+        count_lines)]
     if not args.no_peers:
         kf = find_tool("kingfisher", args.peers_bin)
         if kf:
             rows.append(measure("kingfisher", [kf, "scan", target, "--git-history", "none", "--no-validate",
-                                               "-f", "jsonl", "-q"], args.runs, _count_lines))
+                                               "-f", "jsonl", "-q"], args.runs, count_lines))
         bl = find_tool("betterleaks", args.peers_bin)
         if bl:
             rows.append(measure("betterleaks", [bl, "fs", target, "--no-banner", "--exit-code", "0", "-o", "-",
-                                                "-l", "error"], args.runs, _count_betterleaks))
+                                                "-l", "error"], args.runs, count_betterleaks))
     print_table(rows, size_mb)
     ours = rows[0]
     print(f"secretsweep: {summary['blobs'] / ours.wall:.0f} files/s")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import statistics
@@ -36,15 +37,17 @@ def run_once(argv: Sequence[str], stdout_path: Path | None = None,
     return wall, usage.ru_maxrss / 1024, proc.returncode
 
 
-def measure(name: str, argv: Sequence[str], runs: int, count: Callable[[Path], int | None],
-            env: dict[str, str] | None = None, warmup: bool = True) -> Measured:
-    """Median wall time over `runs` (after one untimed warm-up run that fills caches)."""
+def measure(name: str, argv: Sequence[str] | Callable[[], Sequence[str]], runs: int,
+            count: Callable[[Path], int | None], env: dict[str, str] | None = None, warmup: bool = True) -> Measured:
+    """Median wall time over `runs` (after one untimed warm-up run that fills caches, unless told not to).
+    `argv` may be a function giving each run its own command line (a fresh store, say)."""
     report = Path(f"/tmp/secretsweep-bench-{name}.out")
+    command = argv if callable(argv) else (lambda: argv)
     if warmup:
-        run_once(argv, report, env)
+        run_once(command(), report, env)
     walls, peaks, code = [], [], 0
     for _ in range(runs):
-        wall, peak, code = run_once(argv, report, env)
+        wall, peak, code = run_once(command(), report, env)
         walls.append(wall)
         peaks.append(peak)
     try:
@@ -52,6 +55,23 @@ def measure(name: str, argv: Sequence[str], runs: int, count: Callable[[Path], i
     except Exception:
         found = None
     return Measured(name, statistics.median(walls), walls, max(peaks), found, code)
+
+
+def count_json_findings(path: Path) -> int:
+    return len(json.loads(path.read_text())["findings"])
+
+
+def count_lines(path: Path) -> int:
+    return sum(1 for line in path.read_text().splitlines() if line.strip())
+
+
+def count_betterleaks(path: Path) -> int:
+    """Betterleaks writes a JSON list, or (2.x) an object with a findings list."""
+    text = path.read_text().strip()
+    if not text:
+        return 0
+    doc = json.loads(text)
+    return len(doc["findings"] if isinstance(doc, dict) else doc)
 
 
 def find_tool(name: str, peers_bin: Path | None) -> str | None:
