@@ -9,6 +9,7 @@ counts. Peers run only when their binaries are found (on PATH or in --peers-bin)
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import sys
 from pathlib import Path
@@ -33,6 +34,8 @@ def main() -> None:
     ap.add_argument("--no-peers", action="store_true")
     args = ap.parse_args()
     target = str(args.path.resolve())
+    # `pip install` compiles bytecode; an editable checkout under PYTHONDONTWRITEBYTECODE would not.
+    compileall.compile_dir(str(Path(__file__).resolve().parent.parent / "secretsweep"), quiet=1)
 
     # Our own summary gives the bytes and files actually scanned.
     probe = Path("/tmp/secretsweep-bench-probe.json")
