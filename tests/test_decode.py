@@ -63,3 +63,20 @@ def test_plaintext_and_encoded_copy_are_one_finding():
     doc = f"aws_access_key_id = {key}\n".encode() + k8s_secret(f"aws_access_key_id = {key}\n".encode())
     matches = [m for m in BOTH[0].detect(doc).matches if m.rule_id == "aws.access-key-id"]
     assert len(matches) == 1 and matches[0].line == 1
+
+
+@pytest.mark.parametrize("detector", BOTH, ids=["hyperscan", "regex"])
+def test_percent_encoded_connection_string(detector):
+    from urllib.parse import quote
+
+    from tests.conftest import fake_token
+
+    password = fake_token(14, seed=36)
+    doc = f"DATABASE_URL: {quote(f'postgres://app:{password}@db.internal:5432/app', safe='')}\n".encode()
+    (m,) = detector.detect(doc).matches
+    assert m.rule_id == "db.postgres-uri" and m.secret == password.encode() and m.column == 15
+    assert "(percent)" in m.preview and password not in m.preview
+
+
+def test_percent_runs_need_three_escapes():
+    assert list(decode.segments(b"see me%40example and a%2Fb", {"percent"})) == []

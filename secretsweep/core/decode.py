@@ -1,9 +1,8 @@
-"""Encoded text inside a blob: base64 and hex runs, decoded so they can be scanned again.
+"""Encoded text inside a blob: base64, hex and percent-encoded runs, decoded so they can be scanned again.
 
-Only blobs that hint at encoding are searched (a Kubernetes Secret, a Docker auth, a decode call);
-the hints are found in the matcher's single hyperscan pass, so clean blobs cost nothing extra.
-Runs are bounded in length and count, and the caller bounds the depth. Percent-encoding is left to
-the rules themselves (a URL rule matches `p%40ss` as it stands).
+Only blobs that hint at encoding are searched (a Kubernetes Secret, a Docker auth, a decode call, an
+encoded `://` or `@`); the hints are found in the matcher's single hyperscan pass, so clean blobs cost
+nothing extra. Runs are bounded in length and count, and the caller bounds the depth.
 """
 
 from __future__ import annotations
@@ -12,6 +11,7 @@ import base64
 import binascii
 import re
 from collections.abc import Collection, Iterator
+from urllib.parse import unquote_to_bytes
 
 MAX_SEGMENTS = 64           # per blob and depth
 MAX_SEGMENT = 64 * 1024     # bytes of encoded text per segment
@@ -23,10 +23,13 @@ HINTS: dict[str, tuple[bytes, ...]] = {
     "base64": (b"kind: secret", b"dockerconfigjson", b'"auths"', b"base64 -d", b"base64 --decode",
                b"b64decode(", b"atob(", b"frombase64", b"encoding: base64"),
     "hex": (b"fromhex", b"unhexlify", b"hex-encoded", b"hex_encoded", b"xxd -r"),
+    "percent": (b"%3a%2f%2f", b"%22%3a%22"),  # an encoded "://" or ":" (short hints slow every scan)
 }
 
 # Plain runs (no lookarounds: the standard `re` engine is fast on those); edges are checked after.
 _RUNS = {"base64": re.compile(rb"[A-Za-z0-9+/]{20,}={0,2}"), "hex": re.compile(rb"[0-9a-fA-F]{32,}")}
+_ESCAPE = re.compile(rb"%[0-9A-Fa-f]{2}")
+_URL_SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~+-%")
 _WORDISH = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 
 
@@ -50,6 +53,15 @@ def segments(data: bytes, kinds: Collection[str]) -> Iterator[tuple[int, int, by
         return
     found = 0
     for kind in sorted(kinds):
+        if kind == "percent":
+            for start, end in _percent_runs(data):
+                decoded = bytes(unquote_to_bytes(data[start:end]))
+                if _printable(decoded):
+                    yield start, end, decoded, kind
+                    found += 1
+                    if found >= MAX_SEGMENTS:
+                        return
+            continue
         for m in _RUNS[kind].finditer(data):
             raw = m.group(0)
             if len(raw) > MAX_SEGMENT:
@@ -63,6 +75,28 @@ def segments(data: bytes, kinds: Collection[str]) -> Iterator[tuple[int, int, by
                 found += 1
                 if found >= MAX_SEGMENTS:
                     return
+
+
+def _percent_runs(data: bytes) -> Iterator[tuple[int, int]]:
+    """Runs of URL-safe text holding three or more %XX escapes. Found from the escapes outwards: a regex
+    for whole runs tries every position of the blob and is far slower."""
+    start = end = -1
+    escapes = 0
+    for m in _ESCAPE.finditer(data):
+        if m.start() <= end:  # the same run continues
+            escapes += 1
+            continue
+        if escapes >= 3 and end - start <= MAX_SEGMENT:
+            yield start, end
+        start = m.start()
+        while start > 0 and data[start - 1] in _URL_SAFE:
+            start -= 1
+        end = m.end()
+        while end < len(data) and data[end] in _URL_SAFE:
+            end += 1
+        escapes = 1
+    if escapes >= 3 and end - start <= MAX_SEGMENT:
+        yield start, end
 
 
 def _decode(kind: str, raw: bytes) -> bytes | None:
