@@ -28,3 +28,25 @@ def test_two_history_scans_share_one_store(tmp_path):
     report = subprocess.run([sys.executable, "-m", "secretsweep", "report", str(repo), "--store", str(store),
                              "-f", "json"], capture_output=True, text=True)
     assert len(json.loads(report.stdout)["findings"]) == 30
+
+
+def test_scan_while_a_reader_holds_the_store(tmp_path, sample_repo):
+    """The triage app reads the store while a scan writes it: WAL lets both go on."""
+    import sqlite3
+
+    repo = sample_repo("webapp")
+    store = tmp_path / "s.db"
+    argv = [sys.executable, "-m", "secretsweep", "scan", "--history", str(repo), "--store", str(store), "-q"]
+    assert subprocess.run(argv, capture_output=True).returncode == 1
+    reader = sqlite3.connect(store)
+    reader.execute("BEGIN")
+    before = reader.execute("SELECT COUNT(*) FROM findings").fetchone()[0]
+    (repo / "new.py").write_text(f'K = "{fake_aws_key_id(600)}"\n')
+    git(repo, "add", "new.py")
+    git(repo, "commit", "-qm", "new")
+    res = subprocess.run(argv + ["-f", "json"], capture_output=True, timeout=120)
+    assert res.returncode == 1 and len(json.loads(res.stdout)["findings"]) == before + 1
+    assert reader.execute("SELECT COUNT(*) FROM findings").fetchone()[0] == before  # its snapshot holds
+    reader.rollback()
+    assert reader.execute("SELECT COUNT(*) FROM findings").fetchone()[0] == before + 1
+    reader.close()
