@@ -44,6 +44,14 @@ EPILOG = """exit codes:
 
 # -- argument parsing ------------------------------------------------------------------------------
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error (and `--help` for the rest), exit code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        print(f"{self.prog}: error: {message} (see {self.prog} --help)", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
 def _size(text: str) -> int:
     units = {"": 1, "B": 1, "K": 1024, "KB": 1024, "M": 1024**2, "MB": 1024**2, "G": 1024**3, "GB": 1024**3}
     t = text.strip().upper()
@@ -89,7 +97,7 @@ def _add_baseline_options(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="secretsweep",
         description="Find leaked credentials in code and git history.",
         epilog=EPILOG,

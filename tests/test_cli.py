@@ -132,6 +132,7 @@ def test_bad_arguments_exit_2(argv):
     res = subprocess.run([sys.executable, "-m", "secretsweep", *argv], capture_output=True, text=True)
     assert res.returncode == 2
     assert "Traceback" not in res.stderr
+    assert res.stderr.count("\n") == 1, res.stderr
 
 
 def test_console_script_end_to_end(leaky):
