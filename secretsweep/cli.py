@@ -130,6 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
     hist.add_argument("--since", metavar="REV", help="with --history: only what is not reachable from REV")
     hist.add_argument("--store", type=Path, metavar="PATH",
                       help="findings store (default: REPO/.secretsweep/findings.db)")
+    hist.add_argument("--recurse-submodules", action="store_true",
+                      help="with --history: also audit checked-out submodules (each keeps its own store)")
     _add_output_options(scan)
     _add_rule_options(scan)
     scan.set_defaults(func=cmd_scan)
@@ -359,7 +361,8 @@ def cmd_scan_history(args: argparse.Namespace) -> int:
     try:
         with ScanProgress(not args.quiet, "history") as bar:
             result = audit(repo, detector, store, branch=args.branch, since=args.since, max_size=args.max_file_size,
-                           jobs=args.jobs, progress=bar.update, on_total=bar.set_total)
+                           jobs=args.jobs, progress=bar.update, on_total=bar.set_total,
+                           recurse_submodules=args.recurse_submodules)
     finally:
         store.close()
     findings, decisions = _against_baseline(_visible(result.findings, args), args, repo.work_tree or repo.git_dir)

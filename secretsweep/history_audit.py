@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +40,8 @@ def store_for(repo: history.Repo, explicit: Path | None) -> FindingsStore:
 
 def audit(repo: history.Repo, detector: Detector, store: FindingsStore, *, branch: Sequence[str] = (),
           since: str | None = None, max_size: int, jobs: int | None = None,
-          progress: scanner.Progress | None = None, on_total: scanner.Progress | None = None) -> AuditResult:
+          progress: scanner.Progress | None = None, on_total: scanner.Progress | None = None,
+          recurse_submodules: bool = False) -> AuditResult:
     started = time.perf_counter()
     notes: list[str] = []
     if store.message:
@@ -48,8 +49,9 @@ def audit(repo: history.Repo, detector: Detector, store: FindingsStore, *, branc
     if repo.shallow:
         notes.append("this is a shallow clone: only the history present locally was scanned")
     subs = history.submodules(repo)
-    if subs:
-        notes.append(f"{len(subs)} submodule(s) not followed: {', '.join(subs[:3])}{' ...' if len(subs) > 3 else ''}")
+    if subs and not recurse_submodules:
+        notes.append(f"{len(subs)} submodule(s) not followed (--recurse-submodules follows them): "
+                     f"{', '.join(subs[:3])}{' ...' if len(subs) > 3 else ''}")
     if not store.use_ruleset(detector.matcher.digest):
         notes.append("the rules changed since the last scan: every blob is scanned again")
 
@@ -91,8 +93,31 @@ def audit(repo: history.Repo, detector: Detector, store: FindingsStore, *, branc
 
     in_scope = {b for b, _ in enum.blobs}
     findings = store.load_findings(only_blobs=in_scope)
+    if recurse_submodules:
+        findings += _submodule_findings(repo, subs, detector, max_size, jobs, notes)
     result.elapsed = time.perf_counter() - started
     return AuditResult(findings, result, enum.refs, enum.commits, len(enum.blobs), len(todo), notes, store.path)
+
+
+def _submodule_findings(repo: history.Repo, subs: list[str], detector: Detector, max_size: int,
+                        jobs: int | None, notes: list[str]) -> list[Finding]:
+    """Each checked-out submodule audited with its own store; its locations carry the submodule's path."""
+    found: list[Finding] = []
+    for sub in subs:
+        if repo.work_tree is None or not (repo.work_tree / sub / ".git").exists():
+            notes.append(f"submodule {sub} is not checked out: not scanned")
+            continue
+        sub_repo = history.open_repo(repo.work_tree / sub)
+        sub_store = store_for(sub_repo, None)
+        try:
+            inner = audit(sub_repo, detector, sub_store, max_size=max_size, jobs=jobs, recurse_submodules=True)
+        finally:
+            sub_store.close()
+        notes.extend(f"{sub}: {n}" for n in inner.notes)
+        for f in inner.findings:
+            occ = tuple(replace(o, origin=replace(o.origin, path=f"{sub}/{o.origin.path}")) for o in f.occurrences)
+            found.append(replace(f, occurrences=occ))
+    return found
 
 
 class _Background:

@@ -66,7 +66,12 @@ def test_linked_worktree_and_submodule(run_cli, tmp_path, sample_repo):
                     str(sub), "vendor/sub"], check=True, capture_output=True)
     git(repo, "commit", "-qm", "add submodule")
     code, doc, err = scan_json(run_cli, "--history", repo, "--store", tmp_path / "t.db")
-    assert code == 1 and "submodule(s) not followed: vendor/sub" in err
+    assert code == 1 and "submodule(s) not followed (--recurse-submodules follows them): vendor/sub" in err
+    (repo / "vendor" / "sub" / "key.py").write_text(f'K = "{fake_aws_key_id(45)}"\n')
+    git(repo / "vendor" / "sub", "add", "key.py")
+    git(repo / "vendor" / "sub", "commit", "-qm", "key")
+    code, doc, err = scan_json(run_cli, "--history", repo, "--store", tmp_path / "u.db", "--recurse-submodules")
+    assert "vendor/sub/key.py" in {loc["path"] for f in doc["findings"] for loc in f["locations"]}
 
 
 def test_corrupt_pack_is_one_line_not_a_traceback(run_cli, tmp_path):
