@@ -55,7 +55,8 @@ def main() -> None:
 
     tmp = Path(tempfile.mkdtemp(prefix="secretsweep-bench-"))
     # Warm the compiled-rule cache so the runs measure the audit itself.
-    subprocess.run([sys.executable, "-m", "secretsweep", "rules", "list"], capture_output=True)
+    subprocess.run([sys.executable, "-m", "secretsweep", "scan", str(Path(__file__).parent), "-q", "--no-baseline",
+                    "--min-confidence", args.min_confidence], capture_output=True)
 
     def ours() -> list[str]:
         store = tmp / f"store-{len(list(tmp.iterdir()))}.db"

@@ -227,8 +227,18 @@ def _load_rules(args: argparse.Namespace) -> list[Rule]:
     from secretsweep.engine import cache_dir
     from secretsweep.rules import load_rules
 
-    return load_rules(args.rules, builtins=not args.no_builtin_rules, only=args.only_rule,
-                      disable=args.disable_rule, cache=cache_dir())
+    rules = load_rules(args.rules, builtins=not args.no_builtin_rules, only=args.only_rule,
+                       disable=args.disable_rule, cache=cache_dir())
+    floor = getattr(args, "min_confidence", None)
+    if floor is None:
+        return rules
+    from secretsweep.model import Confidence
+
+    # A rule whose findings would all be hidden is not run at all (the bare high-entropy rule, by default).
+    kept = [r for r in rules if r.confidence.rank >= Confidence(floor).rank]
+    if not kept:
+        raise UsageError(f"no rule reaches --min-confidence {floor}")
+    return kept
 
 
 def _emit(text: str, output: Path | None) -> None:
