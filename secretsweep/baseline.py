@@ -18,6 +18,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from secretsweep import localdir
 from secretsweep.errors import BaselineError
 from secretsweep.model import Decision, Status
 
@@ -173,13 +174,9 @@ def _locked(path: Path) -> Iterator[None]:
 
     # The lock lives in the `.secretsweep/` folder beside the baseline, which git ignores, so it
     # never shows up as an untracked file in the team's repository.
-    folder = path.parent / ".secretsweep"
-    lock_path = folder / (path.name + ".lock")
+    lock_path = path.parent / localdir.LOCAL_DIR / (path.name + ".lock")
     try:
-        folder.mkdir(exist_ok=True)
-        ignore = folder / ".gitignore"
-        if not ignore.exists():
-            ignore.write_text("# secretsweep's local state: never committed\n*\n")
+        localdir.ensure(lock_path.parent)
         fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
     except OSError as exc:
         raise BaselineError(f"{lock_path}: cannot create the lock file: {exc.strerror}") from None

@@ -13,11 +13,12 @@ import time
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
+from secretsweep import localdir
 from secretsweep.errors import StoreError
 from secretsweep.model import BlobId, Confidence, Finding, Match, Occurrence, Origin, Severity
 
 SCHEMA_VERSION = 1
-STORE_DIR = ".secretsweep"
+STORE_DIR = localdir.LOCAL_DIR
 STORE_FILE = "findings.db"
 
 _SCHEMA = """
@@ -50,10 +51,10 @@ class FindingsStore:
         self.path = path
         self.message: str | None = None  # said once to the user, e.g. after an upgrade
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            ignore = path.parent / ".gitignore"
-            if path.parent.name == STORE_DIR and not ignore.exists():
-                ignore.write_text("# secretsweep's findings store: never committed\n*\n")
+            if path.parent.name == STORE_DIR:
+                localdir.ensure(path.parent)
+            else:
+                path.parent.mkdir(parents=True, exist_ok=True)
             self.db = sqlite3.connect(path, timeout=60, isolation_level=None)
             self.db.execute("PRAGMA busy_timeout=60000")
             self._use_wal()

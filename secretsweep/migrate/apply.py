@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from secretsweep import localdir
 from secretsweep.errors import AwsError, MigrationRolledBack, SecretsweepError, UsageError
 from secretsweep.migrate import plan as planning
 from secretsweep.migrate.aws import CREATED_BY, SecretsManager, scrub
@@ -30,7 +31,7 @@ from secretsweep.migrate.plan import MigrationPlan
 from secretsweep.migrate.python_codemod import LiteralTarget, rewrite_python
 from secretsweep.model import Finding
 
-WORK_DIR = ".secretsweep"
+WORK_DIR = localdir.LOCAL_DIR
 JOURNAL = "migrate-journal.json"
 HELPER_FILE = f"{planning.HELPER_MODULE}.py"
 
@@ -291,12 +292,7 @@ def dirty_paths(root: Path) -> list[str]:
 
 
 def _work_dir(root: Path) -> Path:
-    d = root / WORK_DIR
-    d.mkdir(exist_ok=True)
-    ignore = d / ".gitignore"
-    if not ignore.exists():
-        ignore.write_text("# secretsweep's working files: never committed\n*\n")
-    return d
+    return localdir.ensure(root / WORK_DIR)
 
 
 def _write_atomic(path: Path, data: bytes, mode: int | None = None) -> None:
