@@ -106,3 +106,20 @@ def test_partition_covers_every_file_once(tmp_path):
     parts = src.partition(4)
     listed = [p for part in parts for p in part.paths()]
     assert sorted(listed) == sorted(src.paths())
+
+
+def test_file_growing_past_the_cap_during_the_scan(tmp_path, monkeypatch):
+    (tmp_path / "grows.log").write_text("x" * 5000)
+    real_lstat = os.lstat
+
+    def stale_lstat(path, *args, **kwargs):  # the size seen before the file grew
+        st = real_lstat(path, *args, **kwargs)
+        if str(path).endswith("grows.log"):
+            return os.stat_result((st.st_mode, st.st_ino, st.st_dev, st.st_nlink, st.st_uid, st.st_gid, 10,
+                                   st.st_atime, st.st_mtime, st.st_ctime))
+        return st
+
+    monkeypatch.setattr(os, "lstat", stale_lstat)
+    src = WorktreeSource(tmp_path, max_size=1000, use_git=False)
+    assert list(src.blobs()) == []
+    assert src.stats.counts[base.TOO_LARGE] == 1
