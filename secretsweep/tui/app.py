@@ -16,6 +16,7 @@ from textual import on, work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Container, VerticalScroll
+from textual.css.query import NoMatches
 from textual.events import Resize
 from textual.screen import Screen
 from textual.timer import Timer
@@ -213,9 +214,17 @@ class TriageApp(App[None]):
         return self.session.by_fp.get(fp) if fp else None
 
     def show_detail(self, keep_reveal: bool = True, code: bool = True) -> None:
-        head = self.query_one("#detail-head", Static)
-        view = self.query_one("#code", CodeView)
-        where = self.query_one("#locations", Static)
+        # The detail pane lives on the main screen: a timer may fire while a modal is on top (query the
+        # main screen, not the active one) or while the app is closing (nothing left to draw).
+        if not self.screen_stack:
+            return
+        main = self.screen_stack[0]
+        try:
+            head = main.query_one("#detail-head", Static)
+            view = main.query_one("#code", CodeView)
+            where = main.query_one("#locations", Static)
+        except NoMatches:
+            return
         f = self.current_finding()
         if f is None:
             head.update(Text("No finding matches the filters." if self.session.findings else "No findings.",
