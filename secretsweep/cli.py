@@ -337,9 +337,19 @@ def _print_summary(result: ScanResult, reported: int, what: str) -> None:
         parts.append(f"{result.duplicates} duplicate(s) scanned once")
     parts.append(f"{reported} finding(s)")
     print("secretsweep: " + "; ".join(parts), file=sys.stderr)
+    _print_skips(result)
+
+
+def _print_skips(result: ScanResult) -> None:
+    """What was skipped, by reason (missing objects by name), and rules that gave up on some blob."""
+    from secretsweep.sources.base import MISSING_OBJECT
+
     if result.skipped.total:
         reasons = ", ".join(f"{n} {reason}" for reason, n in sorted(result.skipped.counts.items()))
         print(f"secretsweep: skipped {result.skipped.total}: {reasons}", file=sys.stderr)
+        missing = result.skipped.examples.get(MISSING_OBJECT, [])
+        if missing:
+            print(f"secretsweep: missing or corrupt objects: {', '.join(missing[:20])}", file=sys.stderr)
     if result.timed_out:
         rules = ", ".join(sorted(result.timed_out))
         print(f"secretsweep: some blobs were too slow for rule(s) {rules} and were not fully checked by them",
@@ -386,12 +396,7 @@ def cmd_scan_history(args: argparse.Namespace) -> int:
         print(f"secretsweep: {result.refs} refs, {result.commits} commits, {result.unique_blobs} unique blobs "
               f"({result.new_blobs} new, {mb:.1f} MB scanned) in {s.elapsed:.1f}s "
               f"({mb / max(s.elapsed, 1e-9):.0f} MB/s); {len(findings)} finding(s)", file=sys.stderr)
-        if s.skipped.total:
-            reasons = ", ".join(f"{n} {reason}" for reason, n in sorted(s.skipped.counts.items()))
-            print(f"secretsweep: skipped {s.skipped.total}: {reasons}", file=sys.stderr)
-            missing = s.skipped.examples.get("missing or corrupt object", [])
-            if missing:
-                print(f"secretsweep: missing or corrupt objects: {', '.join(missing[:20])}", file=sys.stderr)
+        _print_skips(s)
         for note in result.notes:
             print(f"secretsweep: note: {note}", file=sys.stderr)
         print(f"secretsweep: findings stored in {result.store_path}; `secretsweep report` shows them again",

@@ -27,10 +27,6 @@ class Detector:
     def __init__(self, rules: Sequence[Rule], *, hyperscan_db: bytes | None = None, use_hyperscan: bool = True):
         self.matcher = Matcher(rules, hyperscan_db=hyperscan_db, use_hyperscan=use_hyperscan)
 
-    @property
-    def rules(self) -> list[Rule]:
-        return [cr.rule for cr in self.matcher.rules]
-
     def detect(self, data: bytes, path: str | None = None, *, decode_depth: int = 2) -> Detection:
         """Matches in `data`, and in base64, hex or percent-encoded text inside it (to `decode_depth`
         levels), those reported at the encoded text's place."""
@@ -51,14 +47,10 @@ class Detector:
                 known.add(m.fingerprint)
                 if markers is None:
                     markers = filters.has_any_marker(data)
-                line_start = data.rfind(b"\n", 0, start) + 1
-                line_end = data.find(b"\n", start)
-                line_end = len(data) if line_end == -1 else line_end
+                line, column, allowed = _place(data, start, markers)
                 found.matches.append(replace(
-                    m, start=start, end=end, line=data.count(b"\n", 0, start) + 1,
-                    column=len(data[line_start:start].decode("utf-8", "replace")) + 1,
-                    preview=masked_line(data, start, end, f"{m.redacted} ({kind})"),
-                    allowed_by=filters.allow_marker(data, line_start, line_end) if markers else None))
+                    m, start=start, end=end, line=line, column=column, allowed_by=allowed,
+                    preview=masked_line(data, start, end, f"{m.redacted} ({kind})")))
         found.matches.sort(key=lambda m: (m.start, m.rule_id))
 
     def _detect_plain(self, data: bytes, path: str | None) -> tuple[Detection, set[str]]:
@@ -95,18 +87,14 @@ class Detector:
     def _locate(self, raw: RawMatch, data: bytes, markers: bool, downgrade: bool) -> Match:
         rule = self.matcher.rules[raw.index].rule
         secret = data[raw.start : raw.end]
-        line_start = data.rfind(b"\n", 0, raw.start) + 1
-        line_end = data.find(b"\n", raw.start)
-        if line_end == -1:
-            line_end = len(data)
         redacted = mask(secret)
-        allowed = filters.allow_marker(data, line_start, line_end) if markers else None
+        line, column, allowed = _place(data, raw.start, markers)
         return Match(
             rule_id=rule.id,
             start=raw.start,
             end=raw.end,
-            line=data.count(b"\n", 0, raw.start) + 1,
-            column=len(data[line_start : raw.start].decode("utf-8", "replace")) + 1,
+            line=line,
+            column=column,
             secret=secret,
             redacted=redacted,
             preview=masked_line(data, raw.start, raw.end, redacted),
@@ -115,6 +103,17 @@ class Detector:
             confidence=Confidence.LOW if downgrade and rule.generic else rule.confidence,
             allowed_by=allowed,
         )
+
+
+def _place(data: bytes, start: int, markers: bool) -> tuple[int, int, str | None]:
+    """Line and column (1-based, column in characters) of `start`, and the inline allow covering its line."""
+    line_start = data.rfind(b"\n", 0, start) + 1
+    line_end = data.find(b"\n", start)
+    if line_end == -1:
+        line_end = len(data)
+    column = len(data[line_start:start].decode("utf-8", "replace")) + 1
+    allowed = filters.allow_marker(data, line_start, line_end) if markers else None
+    return data.count(b"\n", 0, start) + 1, column, allowed
 
 
 def _rank(rule: Rule) -> tuple[int, int]:
