@@ -93,9 +93,9 @@ def revisions(repo: Repo, branch: Sequence[str] = (), since: str | None = None) 
 def enumerate_blobs(repo: Repo, branch: Sequence[str] = (), since: str | None = None) -> Enumeration:
     """Every blob reachable from the chosen revisions, once each."""
     result = Enumeration()
-    if repo.head is None and not repo.git("for-each-ref", "--count=1").strip():
-        return result  # an empty repository: nothing to scan
     result.refs = len(repo.git("for-each-ref", "--format=%(refname)").splitlines())
+    if repo.head is None and not result.refs:
+        return result  # an empty repository: nothing to scan
     revs = revisions(repo, branch, since)
     for name in branch:
         if not repo.git("rev-parse", "--verify", "--quiet", name, check=False).strip():
