@@ -3,12 +3,10 @@ matches and provenance, and return the findings for the blobs in scope."""
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 from secretsweep import scan as scanner
 from secretsweep.core.detect import Detector
@@ -19,6 +17,9 @@ from secretsweep.store import FindingsStore, default_path
 
 # Below this many new blobs, worker processes cost more than they save.
 PARALLEL_MIN_BLOBS = 2000
+# Blobs handed to a worker at a time: small enough to start scanning at once and to end with both
+# cores busy, large enough that passing batches and results costs little.
+BATCH_BLOBS = 1000
 
 
 @dataclass
@@ -55,33 +56,49 @@ def audit(repo: history.Repo, detector: Detector, store: FindingsStore, *, branc
     if not store.use_ruleset(detector.matcher.digest):
         notes.append("the rules changed since the last scan: every blob is scanned again")
 
-    revs = history.revisions(repo, branch, since)
+    log = history.HistoryLog(repo, branch, since)
+    reader = history.CatFilePerProcess(repo.git_dir)
     seen = store.seen_blobs()
-    # A first audit of a large history needs provenance for many blobs: one pass over every commit's
-    # changes, run while git enumerates the blobs (each keeps one core busy).
-    provenance: dict[BlobId, list[history.Introduction]] | None = None
-    tracer = None
-    if not seen:
-        tracer = _Background(lambda: history.find_introductions(repo, None, revs))
-    enum = history.enumerate_blobs(repo, branch, since)
-    todo = [(b, p) for b, p in enum.blobs if b not in seen]
-    if on_total is not None:
-        on_total(len(todo), 0)
-    source = history.HistorySource(repo, todo, max_size=max_size)
-    result = scanner.run(source, detector, jobs=jobs, size_hint=None if len(todo) >= PARALLEL_MIN_BLOBS else 0,
-                         progress=progress, parts_per_job=4)
-    for oid in enum.missing:
-        result.skipped.skip(MISSING_OBJECT, oid)
-    skipped_ids = _skipped_missing(result.skipped)
-    summary = {"refs": enum.refs, "commits": enum.commits, "unique_blobs": len(enum.blobs),
-               "new_blobs": len(todo), "bytes": result.bytes, "skipped": dict(result.skipped.counts)}
-    store.save_scan(((b, 0) for b, _ in todo if b not in skipped_ids), result.hits, summary)
+    in_scope: set[BlobId] = set()
+    todo: list[BlobId] = []
 
-    # Provenance only for blobs with matches, and only those not yet traced.
-    untraced = store.blobs_without_provenance()
-    if tracer is not None:
-        provenance = tracer.result()
-    intros = provenance if provenance is not None else history.find_introductions(repo, untraced, revs)
+    def batches() -> Iterator[list[tuple[BlobId, str]]]:
+        """New blobs in batches, as git's walk names them (drawn from a thread while workers scan)."""
+        batch: list[tuple[BlobId, str]] = []
+        for bid, path in log.blobs():
+            in_scope.add(bid)
+            if bid in seen:
+                continue
+            todo.append(bid)
+            batch.append((bid, path))
+            if len(batch) >= BATCH_BLOBS:
+                yield batch
+                batch = []
+        if batch:
+            yield batch
+
+    def on_progress(blobs: int, size: int) -> None:
+        if on_total is not None:
+            on_total(len(todo), 0)  # grows until git's walk ends
+        if progress is not None:
+            progress(blobs, size)
+
+    def open_batch(items: Sequence[tuple[BlobId, str]]) -> history.HistorySource:
+        return history.HistorySource(list(items), reader, max_size=max_size)
+
+    try:
+        result = scanner.run_stream(batches(), open_batch, detector, jobs=jobs, progress=on_progress,
+                                    parallel_from=PARALLEL_MIN_BLOBS // BATCH_BLOBS)
+        skipped_ids = _skipped_missing(result.skipped)
+        summary = {"refs": log.refs, "commits": log.commits, "unique_blobs": len(in_scope),
+                   "new_blobs": len(todo), "bytes": result.bytes, "skipped": dict(result.skipped.counts)}
+        store.save_scan(((b, 0) for b in todo if b not in skipped_ids), result.hits, summary)
+        # Provenance only for blobs with matches, and only those not yet traced.
+        untraced = store.blobs_without_provenance()
+        intros = log.introductions(b for b, _ in untraced)
+    finally:
+        reader.close()
+        log.close()
     rows = []
     for bid, path in untraced:
         found = intros.get(bid)
@@ -91,12 +108,11 @@ def audit(repo: history.Repo, detector: Detector, store: FindingsStore, *, branc
             rows.append((bid, path, None, None, None, None))
     store.save_provenance(rows, history.head_blobs(repo))
 
-    in_scope = {b for b, _ in enum.blobs}
     findings = store.load_findings(only_blobs=in_scope)
     if recurse_submodules:
         findings += _submodule_findings(repo, subs, detector, max_size, jobs, notes)
     result.elapsed = time.perf_counter() - started
-    return AuditResult(findings, result, enum.refs, enum.commits, len(enum.blobs), len(todo), notes, store.path)
+    return AuditResult(findings, result, log.refs, log.commits, len(in_scope), len(todo), notes, store.path)
 
 
 def _submodule_findings(repo: history.Repo, subs: list[str], detector: Detector, max_size: int,
@@ -118,28 +134,6 @@ def _submodule_findings(repo: history.Repo, subs: list[str], detector: Detector,
             occ = tuple(replace(o, origin=replace(o.origin, path=f"{sub}/{o.origin.path}")) for o in f.occurrences)
             found.append(replace(f, occurrences=occ))
     return found
-
-
-class _Background:
-    """Runs one function in a thread and hands back its result (or raises its error) when asked."""
-
-    def __init__(self, fn: Callable[[], Any]) -> None:
-        self._result: Any = None
-        self._error: BaseException | None = None
-        self._thread = threading.Thread(target=self._run, args=(fn,), daemon=True)
-        self._thread.start()
-
-    def _run(self, fn: Callable[[], Any]) -> None:
-        try:
-            self._result = fn()
-        except BaseException as exc:  # handed to the caller in result()
-            self._error = exc
-
-    def result(self) -> Any:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        return self._result
 
 
 def _skipped_missing(stats: SkipStats) -> set[BlobId]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from secretsweep.core import decode
 from secretsweep.core.detect import Detector
@@ -80,3 +82,16 @@ def test_percent_encoded_connection_string(detector):
 
 def test_percent_runs_need_three_escapes():
     assert list(decode.segments(b"see me%40example and a%2Fb", {"percent"})) == []
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["QUJD", "ZGVm", "0123", "abcdef", "+/", "==", "=", " ", "\n", "-", "_", "%",
+                                 "deadBEEF", "xyz", "Z"]), max_size=80))
+def test_runs_are_the_regex_runs(pieces):
+    # Runs are found with bytes.translate and bytes.find; they must be exactly the regex's maximal runs.
+    import re
+
+    data = "".join(pieces).encode()
+    for kind, pattern in (("base64", rb"[A-Za-z0-9+/]{20,}"), ("hex", rb"[0-9a-fA-F]{32,}")):
+        expected = [m.span() for m in re.finditer(pattern, data)]
+        assert list(decode._runs(data, *decode._ALPHABETS[kind])) == expected

@@ -164,3 +164,80 @@ def test_parallel_history_equals_serial(sample_repo, run_cli, tmp_path, monkeypa
     monkeypatch.setattr(scan, "PARALLEL_MIN_BYTES", 0)
     parallel = audit(run_cli, repo, "--store", tmp_path / "p.db", "--jobs", "2")
     assert parallel["findings"] == serial["findings"]
+
+
+def _rev_list_blobs(repo: Path) -> set[str]:
+    out = git(repo, "rev-list", "--objects", "--all", "--filter=object:type=blob", "--filter-provided-objects")
+    return {line.split(" ", 1)[0] for line in out.splitlines()}
+
+
+def _tangled_repo(root: Path) -> Path:
+    """A merge that writes text neither parent had, a rename, a deletion, a symlink, a submodule link,
+    a stash with an untracked file, and tags naming a blob and a tree directly."""
+    repo = root / "tangled"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    (repo / "a.txt").write_text("one\n")
+    (repo / "gone.txt").write_text("soon deleted\n")
+    (repo / "keep.txt").write_text("renamed later\n")
+    (repo / "link").symlink_to("a.txt")
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "root")
+    git(repo, "checkout", "-qb", "side")
+    (repo / "a.txt").write_text("side\n")
+    git(repo, "mv", "keep.txt", "moved.txt")
+    git(repo, "commit", "-qam", "side")
+    git(repo, "checkout", "-q", "main")
+    git(repo, "rm", "-q", "gone.txt")
+    git(repo, "commit", "-qam", "main")
+    git(repo, "merge", "-q", "--no-ff", "--no-commit", "side")
+    (repo / "a.txt").write_text(f'resolved = "{fake_aws_key_id(61)}"\n')  # only the merge has this blob
+    git(repo, "add", "a.txt")
+    git(repo, "commit", "-qm", "merge")
+    head = git(repo, "rev-parse", "HEAD").strip()
+    git(repo, "update-index", "--add", "--cacheinfo", f"160000,{head},vendor/lib")
+    git(repo, "commit", "-qm", "submodule link")
+    (repo / "a.txt").write_text("work in progress\n")
+    (repo / "new.txt").write_text("untracked\n")
+    git(repo, "stash", "-q", "--include-untracked")
+    blob = git(repo, "hash-object", "-w", "--stdin", input=b"tagged blob\n").strip()
+    git(repo, "tag", "blob-tag", blob)
+    tree = git(repo, "mktree", input=f"100644 blob {git(repo, 'hash-object', '-w', '--stdin', input=b'in tree')}"
+                                     .strip().encode() + b"\tt.txt\n").strip()
+    git(repo, "tag", "tree-tag", tree)
+    return repo
+
+
+def test_one_log_pass_names_every_blob_rev_list_names(tmp_path, sample_repo):
+    from secretsweep.sources.history import HistoryLog, open_repo
+
+    for repo in (_tangled_repo(tmp_path), sample_repo("webapp"), sample_repo("infra")):
+        log = HistoryLog(open_repo(repo))
+        named = [b for b, _ in log.blobs()]
+        log.close()
+        assert len(named) == len(set(named))
+        assert set(named) == _rev_list_blobs(repo), repo.name
+        assert log.commits == int(git(repo, "rev-list", "--all", "--count"))
+
+
+def test_records_survive_any_chunking(tmp_path):
+    from secretsweep.sources import history
+
+    repo = _tangled_repo(tmp_path)
+    raw = subprocess.run(["git", "-C", str(repo), "log", "--all", "--raw", "-z", "--no-abbrev", "--no-renames",
+                          "--diff-merges=first-parent", history._LOG_FORMAT], capture_output=True, check=True).stdout
+    whole = [m.group(0) for m in history._records([raw])]
+    for size in (1, 7, 64):
+        pieces = [raw[i : i + size] for i in range(0, len(raw), size)]
+        assert [m.group(0) for m in history._records(pieces)] == whole
+    assert b"".join(whole).count(b"\x01") == int(git(repo, "rev-list", "--all", "--count"))
+
+
+def test_a_secret_only_a_merge_wrote_has_the_merge_as_provenance(tmp_path, run_cli):
+    repo = _tangled_repo(tmp_path)
+    doc = audit(run_cli, repo)
+    (finding,) = [f for f in doc["findings"] if f["rule"] == "aws.access-key-id"]
+    (loc,) = finding["locations"]
+    merge = git(repo, "log", "--merges", "--format=%H", "main").split()[0]
+    assert (loc["path"], loc["commit"], loc["in_head"]) == ("a.txt", merge, True)
+    assert doc["summary"]["unique_blobs"] == len(_rev_list_blobs(repo))

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import string
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from secretsweep.core.detect import Detector
 from secretsweep.rules import load_rules
-from tests.conftest import SAMPLES, fake_aws_key_id, fake_aws_secret
+from tests.conftest import SAMPLES, fake_aws_key_id, fake_aws_secret, fake_token
 
 pytest.importorskip("hyperscan")
 
@@ -66,3 +68,22 @@ _FRAGMENTS = st.sampled_from([
 def test_paths_agree_on_generated_text(pieces):
     data = "".join(pieces).encode("utf-8", "surrogatepass")
     assert spans(HS, data) == spans(PURE, data)
+
+
+def test_window_context_covers_wide_lookaheads():
+    # A lookahead reaching far past the match: the window must reach that far too, or hyperscan's
+    # windows would lose a match the whole-blob regex finds.
+    from secretsweep.core.matcher import reach
+    from secretsweep.model import Rule
+
+    pattern = r"(?<![A-Z0-9])(?P<secret>[A-Z0-9]{24})(?=\s{0,300}#\s{0,300}vault token)"
+    assert reach(pattern) == (24, 1 + 300 + 1 + 300 + 11)
+    assert reach(r"x(?=ab(?<!cde)x)") == (1, 6)  # nested lookarounds add up
+    assert reach(r"a+") is None  # unbounded: confirmed over the whole blob
+    rule = Rule(id="test.wide-lookahead", name="t", pattern=pattern)
+    token = fake_token(24, string.ascii_uppercase + string.digits, seed=3)
+    data = ("x\n" * 50 + token + " " * 250 + "#" + " " * 250 + "vault token\n" + "y\n" * 50).encode()
+    hs, pure = Detector([rule]), Detector([rule], use_hyperscan=False)
+    assert hs.matcher.uses_hyperscan and not hs.matcher._refused
+    at = data.index(token.encode())
+    assert spans(hs, data) == spans(pure, data) == [(rule.id, at, at + 24, None)]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import re
 from collections.abc import Collection, Iterator
 from urllib.parse import unquote_to_bytes
@@ -26,8 +27,9 @@ HINTS: dict[str, tuple[bytes, ...]] = {
     "percent": (b"%3a%2f%2f", b"%22%3a%22"),  # an encoded "://" or ":" (short hints slow every scan)
 }
 
-# Plain runs (no lookarounds: the standard `re` engine is fast on those); edges are checked after.
-_RUNS = {"base64": re.compile(rb"[A-Za-z0-9+/]{20,}={0,2}"), "hex": re.compile(rb"[0-9a-fA-F]{32,}")}
+# Each encoding's alphabet and shortest run worth decoding; edges are checked after.
+_ALPHABETS = {"base64": (b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/", 20),
+              "hex": (b"0123456789abcdefABCDEF", 32)}
 _ESCAPE = re.compile(rb"%[0-9A-Fa-f]{2}")
 _URL_SAFE = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._~+-%")
 _WORDISH = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
@@ -62,19 +64,42 @@ def segments(data: bytes, kinds: Collection[str]) -> Iterator[tuple[int, int, by
                     if found >= MAX_SEGMENTS:
                         return
             continue
-        for m in _RUNS[kind].finditer(data):
-            raw = m.group(0)
-            if len(raw) > MAX_SEGMENT:
+        for start, end in _runs(data, *_ALPHABETS[kind]):
+            if kind == "base64":
+                end += len(data[end : end + 2]) - len(data[end : end + 2].lstrip(b"="))  # padding
+            if end - start > MAX_SEGMENT:
                 continue
-            if (m.start() > 0 and data[m.start() - 1] in _WORDISH
-                    or m.end() < len(data) and data[m.end()] in _WORDISH):
+            if start > 0 and data[start - 1] in _WORDISH or end < len(data) and data[end] in _WORDISH:
                 continue  # part of a longer word or identifier, not an encoded value
-            decoded = _decode(kind, raw)
+            decoded = _decode(kind, data[start:end])
             if decoded is not None and _printable(decoded):
-                yield m.start(), m.end(), decoded, kind
+                yield start, end, decoded, kind
                 found += 1
                 if found >= MAX_SEGMENTS:
                     return
+
+
+def _runs(data: bytes, alphabet: bytes, shortest: int) -> Iterator[tuple[int, int]]:
+    """Maximal runs of `alphabet` bytes at least `shortest` long. The alphabet is mapped to one byte and
+    everything else to another, then runs are found with `bytes.find`: C speed, where a regex would
+    try every position of the blob."""
+    mapped = data.translate(_class_table(alphabet))
+    needle = b"a" * shortest
+    start = mapped.find(needle)
+    while start != -1:
+        end = mapped.find(b" ", start + shortest)
+        if end == -1:
+            end = len(mapped)
+        yield start, end
+        start = mapped.find(needle, end)
+
+
+@functools.cache
+def _class_table(alphabet: bytes) -> bytes:
+    table = bytearray(b" " * 256)
+    for c in alphabet:
+        table[c] = ord("a")
+    return bytes(table)
 
 
 def _percent_runs(data: bytes) -> Iterator[tuple[int, int]]:

@@ -26,8 +26,8 @@ REGEX_TIMEOUT_S = 2.0
 MAX_MATCHES_PER_RULE = 500
 # Rules whose matches can be longer than this are confirmed over the whole blob, not in windows.
 MAX_WINDOW = 1 << 17
-# Context kept around a window so anchors, lookbehind and lookahead see what the whole blob shows them.
-WINDOW_PAD = 256
+# Context kept after a window beyond what the rule's lookaheads reach, for `\\b` and `$`.
+WINDOW_PAD = 1
 # Past this many hyperscan hits for one rule in one blob, one pass over the whole blob is cheaper.
 MAX_WINDOWS = 256
 # Hyperscan ids from here up are keyword literals standing in for rule (id - KEYWORD_ID).
@@ -52,25 +52,52 @@ def secret_group(compiled: regex.Pattern[bytes]) -> int | str:
     return 1 if compiled.groups >= 1 else 0
 
 
-def max_width(pattern: str) -> int | None:
-    """The longest match a pattern can make, when it is bounded (stdlib parser; regex-only syntax gives None).
+def reach(pattern: str) -> tuple[int, int] | None:
+    """(longest match, farthest its lookarounds can look past its end), when both are bounded
+    (stdlib parser; regex-only syntax gives None).
 
-    Patterns run on bytes, where every character class matches exactly one byte, so this counts bytes.
+    Patterns run on bytes, where every character class matches exactly one byte, so these count bytes.
+    Each lookaround looks at most its own width past where it stands, and nested ones add up, so the
+    sum of every lookaround's width bounds them all.
     """
     try:
         import re._parser as sre_parse
 
-        width = sre_parse.parse(pattern).getwidth()[1]
+        parsed = sre_parse.parse(pattern)
+        width = parsed.getwidth()[1]
+        around = _lookaround_widths(parsed)
     except Exception:
         return None
-    return width if width <= MAX_WINDOW else None
+    if width > MAX_WINDOW or around > MAX_WINDOW:
+        return None
+    return width, around
+
+
+def _lookaround_widths(parsed: Any) -> int:
+    from re._constants import ASSERT, ASSERT_NOT
+
+    total = 0
+    stack = [parsed]
+    while stack:
+        for op, av in stack.pop():
+            if op in (ASSERT, ASSERT_NOT):
+                total += av[1].getwidth()[1]
+            for item in av if isinstance(av, (list, tuple)) else (av,):
+                stack.extend(sub for sub in (item if isinstance(item, list) else (item,)) if hasattr(sub, "getwidth"))
+    return total
+
+
+def max_width(pattern: str) -> int | None:
+    """The longest match a pattern can make, when it and its lookarounds are bounded."""
+    bounds = reach(pattern)
+    return bounds[0] if bounds is not None else None
 
 
 class CompiledRule:
     """A rule with its regexes compiled on first use: with a cached hyperscan database, most rules
     never fire on a small scan, so most are never compiled."""
 
-    __slots__ = ("rule", "keywords", "_regex", "_group", "_path", "_width")
+    __slots__ = ("rule", "keywords", "_regex", "_group", "_path", "_reach")
 
     def __init__(self, rule: Rule) -> None:
         self.rule = rule
@@ -78,7 +105,7 @@ class CompiledRule:
         self._regex: regex.Pattern[bytes] | None = None
         self._group: int | str = 0
         self._path: regex.Pattern[str] | None = None
-        self._width: int | None | bool = False  # False: not computed yet
+        self._reach: tuple[int, int] | None | bool = False  # False: not computed yet
 
     @property
     def regex(self) -> regex.Pattern[bytes]:
@@ -101,10 +128,10 @@ class CompiledRule:
         return self._path
 
     @property
-    def max_width(self) -> int | None:
-        if self._width is False:
-            self._width = max_width(self.rule.pattern)
-        return self._width  # type: ignore[return-value]
+    def reach(self) -> tuple[int, int] | None:
+        if self._reach is False:
+            self._reach = reach(self.rule.pattern)
+        return self._reach  # type: ignore[return-value]
 
     def compile_all(self) -> None:
         """Compile now (to validate a rule set up front)."""
@@ -277,7 +304,7 @@ class Matcher:
     def _confirm(index: int, cr: CompiledRule, data: bytes, ends: list[int] | None) -> list[RawMatch]:
         found: list[RawMatch] = []
         seen: set[tuple[int, int]] = set()
-        windows = _windows(ends, cr.max_width, len(data))
+        windows = _windows(ends, cr.reach, len(data))
         # A window's end looks like the end of the text to `$` and lookaheads; a true match always
         # ends where hyperscan saw one end, so any other end is an artefact of the window.
         true_ends = set(ends) if ends is not None and windows != [(0, len(data))] else None
@@ -305,17 +332,20 @@ def _unpack_ints(data: bytes, offset: int) -> tuple[list[int], int]:
     return values, offset + 4 + 4 * count
 
 
-def _windows(ends: list[int] | None, width: int | None, size: int) -> list[tuple[int, int]]:
-    """Merged byte ranges that hold every match ending at one of `ends`, with context on both sides.
+def _windows(ends: list[int] | None, bounds: tuple[int, int] | None, size: int) -> list[tuple[int, int]]:
+    """Merged byte ranges that hold every match ending at one of `ends`, with the bytes after it that its
+    lookaheads and anchors see. (A search from `pos` still sees the bytes before it, as lookbehinds
+    and `^` need; `endpos` cuts the text short like a slice.)
 
     Two windows closer than a match's length are merged, so no match can straddle a window's
     start, and a window's regex search begins where the whole-blob search would be free too.
     """
-    if ends is None or width is None or len(ends) > MAX_WINDOWS:
+    if ends is None or bounds is None or len(ends) > MAX_WINDOWS:
         return [(0, size)]
+    width, around = bounds
     out: list[tuple[int, int]] = []
     for e in sorted(set(ends)):
-        lo, hi = max(0, e - width - WINDOW_PAD), min(size, e + WINDOW_PAD)
+        lo, hi = max(0, e - width), min(size, e + around + WINDOW_PAD)
         if out and lo <= out[-1][1] + width:
             out[-1] = (out[-1][0], hi)
         else:

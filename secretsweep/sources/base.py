@@ -52,12 +52,16 @@ class SkipStats:
         return sum(self.counts.values())
 
 
-class Source(Protocol):
+class BlobSource(Protocol):
     """Something that yields blobs to scan, each with where it was seen, counting what it skips."""
 
     stats: SkipStats
 
     def blobs(self) -> Iterator[tuple[Blob, Origin]]: ...
+
+
+class Source(BlobSource, Protocol):
+    """A source that can be split into parts for worker processes."""
 
     def partition(self, n: int) -> list[Source]:
         """Up to n independent parts whose blobs together are this source's, for worker processes."""

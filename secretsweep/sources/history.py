@@ -1,18 +1,24 @@
 """Git history: every blob reachable from the chosen refs, each read once from git's object store.
 
-`git rev-list --objects` names the blobs (with a path each: the first one git meets); worker
-processes each keep one `git cat-file --batch` running and stream their share of blobs through it.
-Nothing is checked out and no commit is diffed. Provenance (first commit, author, date) is found
-afterwards, and only for the blobs that had findings.
+One `git log --raw` pass names the blobs: each commit's tree is compared with its first parent's
+(object ids only, no content is diffed), and every blob a commit's tree holds that its parent's
+lacked at that path is new there. Git streams this as it walks, so scanning starts at once. Worker
+processes each keep one `git cat-file --batch` running and read their blobs through it; nothing is
+checked out. The pass is kept in a temporary file: after the scan it gives the introducing commit,
+author and date of the blobs that had findings, and of no others.
 """
 
 from __future__ import annotations
 
+import os
+import re
 import subprocess
+import tempfile
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from secretsweep.errors import SourceError
 from secretsweep.model import Blob, BlobId, Origin
@@ -71,18 +77,8 @@ def open_repo(path: Path) -> Repo:
     return Repo(path, git_dir, work_tree, head, shallow_s == "true")
 
 
-@dataclass
-class Enumeration:
-    """The blobs to scan, with the path git first met each at, and counts for the summary."""
-
-    blobs: list[tuple[BlobId, str]] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)  # objects the history names but the store lacks
-    refs: int = 0
-    commits: int = 0
-
-
-def revisions(repo: Repo, branch: Sequence[str] = (), since: str | None = None) -> list[str]:
-    """rev-list arguments: every ref (branches, tags, remotes, stash, HEAD), or the named branches,
+def revisions(branch: Sequence[str] = (), since: str | None = None) -> list[str]:
+    """Revision arguments: every ref (branches, tags, remotes, stash, HEAD), or the named branches,
     and with `since` only what is not reachable from that revision."""
     revs = list(branch) if branch else ["--all"]
     if since:
@@ -90,28 +86,137 @@ def revisions(repo: Repo, branch: Sequence[str] = (), since: str | None = None) 
     return revs
 
 
-def enumerate_blobs(repo: Repo, branch: Sequence[str] = (), since: str | None = None) -> Enumeration:
-    """Every blob reachable from the chosen revisions, once each."""
-    result = Enumeration()
-    result.refs = len(repo.git("for-each-ref", "--format=%(refname)").splitlines())
-    if repo.head is None and not result.refs:
-        return result  # an empty repository: nothing to scan
-    revs = revisions(repo, branch, since)
-    for name in branch:
-        if not repo.git("rev-parse", "--verify", "--quiet", name, check=False).strip():
-            raise SourceError(f"{name}: no such branch or revision in {repo.path}")
-    if since and not repo.git("rev-parse", "--verify", "--quiet", f"{since}^{{commit}}", check=False).strip():
-        raise SourceError(f"{since}: no such revision in {repo.path}")
-    result.commits = int(repo.git("rev-list", "--count", *revs).strip() or 0)
-    out = repo.git("rev-list", "--objects", "--filter=object:type=blob", "--filter-provided-objects",
-                   "--missing=print", *revs)
-    for line in out.splitlines():
-        if line.startswith("?"):
-            result.missing.append(line[1:].strip())
-            continue
-        sha, _, path = line.partition(" ")
-        result.blobs.append((BlobId(sha), base.display_path(path)))
-    return result
+@dataclass(frozen=True)
+class Introduction:
+    """Where a blob entered history: the oldest commit that wrote it at a path."""
+
+    path: str
+    commit: str
+    author: str
+    email: str
+    date: str
+
+
+# One record of `git log --raw -z` in the format below: a commit, or a change naming a blob.
+_RECORD = re.compile(
+    rb"\x01(?P<commit>[0-9a-f]{40,64})\0(?P<author>[^\0]*)\0(?P<email>[^\0]*)\0(?P<date>[^\0]*)\0"
+    rb"|:[0-7]{6} (?P<mode>[0-7]{6}) [0-9a-f]{40,64} (?P<blob>[0-9a-f]{40,64}) [A-Z][0-9]*\0(?P<path>[^\0]*)\0")
+_LOG_FORMAT = "--format=%x01%H%x00%an%x00%ae%x00%aI"
+_GITLINK = b"160000"  # a submodule's commit, not a blob
+
+
+class HistoryLog:
+    """The blobs of a repository's history, from one streamed `git log --raw` pass kept on disk.
+
+    Induction on first parents shows the pass is complete: a blob at a path in a commit's tree is
+    either at that path in its first parent's tree, or listed as that commit's change (a root
+    commit lists its whole tree). Refs naming a tree or blob directly are listed by `rev-list`.
+    """
+
+    def __init__(self, repo: Repo, branch: Sequence[str] = (), since: str | None = None) -> None:
+        self.repo = repo
+        self.revs = revisions(branch, since)
+        for name in branch:
+            if not repo.git("rev-parse", "--verify", "--quiet", name, check=False).strip():
+                raise SourceError(f"{name}: no such branch or revision in {repo.path}")
+        if since and not repo.git("rev-parse", "--verify", "--quiet", f"{since}^{{commit}}", check=False).strip():
+            raise SourceError(f"{since}: no such revision in {repo.path}")
+        refs = [line.split(" ") for line in
+                repo.git("for-each-ref", "--format=%(objecttype) %(*objecttype) %(objectname)").splitlines()]
+        self.refs = len(refs)
+        # git log walks commits only; a tag of a tree or blob is listed apart (with every ref only).
+        self._other_refs = [] if branch else [r[2] for r in refs if "commit" not in r[:2]]
+        self.commits = 0
+        self._kept: IO[bytes] | None = None
+
+    def blobs(self) -> Iterator[tuple[BlobId, str]]:
+        """(blob id, a path it was written at) for each blob once, as git walks (newest first)."""
+        if self.repo.head is None and not self.refs:
+            return  # an empty repository
+        seen: set[bytes] = set()
+        self._kept = tempfile.TemporaryFile(prefix="secretsweep-log-")
+        for m in _records(self._stream(self._kept)):
+            blob = m["blob"]
+            if blob is None:
+                self.commits += 1
+            elif blob not in seen and m["mode"] != _GITLINK and blob.strip(b"0"):
+                seen.add(blob)
+                yield BlobId(blob.decode()), _path(m["path"])
+        if self._other_refs:
+            out = self.repo.git("rev-list", "--objects", "--filter=object:type=blob", "--filter-provided-objects",
+                                *self._other_refs)
+            for line in out.splitlines():
+                sha, _, path = line.partition(" ")
+                if sha.encode() not in seen:
+                    seen.add(sha.encode())
+                    yield BlobId(sha), base.display_path(path)
+
+    def _stream(self, keep: IO[bytes]) -> Iterator[bytes]:
+        """The log's output in chunks, each also written to `keep`; a SourceError if git fails."""
+        argv = ["git", "--git-dir", str(self.repo.git_dir), "-c", "log.showRoot=true", "log", *self.revs, "--raw", "-z",
+                "--no-abbrev", "--no-renames", "--no-relative", "--no-show-signature", "--diff-merges=first-parent",
+                _LOG_FORMAT]
+        with tempfile.TemporaryFile() as err:
+            try:
+                proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err)
+            except OSError as exc:
+                raise SourceError(f"cannot run git: {exc.strerror}") from None
+            with proc:
+                assert proc.stdout is not None
+                while chunk := proc.stdout.read1(_READ_CHUNK):
+                    keep.write(chunk)
+                    yield chunk
+            if proc.returncode != 0:
+                err.seek(0)
+                lines = err.read().decode("utf-8", "replace").strip().splitlines()
+                raise SourceError(f"git log failed: {lines[-1] if lines else 'exit ' + str(proc.returncode)}")
+
+    def introductions(self, wanted: Iterable[BlobId]) -> dict[BlobId, list[Introduction]]:
+        """For each wanted blob, every path it was written at with the oldest commit that wrote it there,
+        read back from the pass `blobs` made (a merge counts as its change against its first parent)."""
+        ids = {b.encode() for b in wanted}
+        kept = self._kept
+        if not ids or kept is None:
+            return {}
+        kept.flush()
+        kept.seek(0)
+        found: dict[bytes, dict[bytes, re.Match[bytes]]] = {}
+        commit: re.Match[bytes] | None = None
+        for m in _records(iter(lambda: kept.read(_READ_CHUNK), b"")):
+            blob = m["blob"]
+            if blob is None:
+                commit = m
+            elif blob in ids and commit is not None:
+                found.setdefault(blob, {})[m["path"]] = commit  # newest first: the last one is the oldest
+        return {BlobId(b.decode()): sorted((_introduction(p, c) for p, c in per_path.items()),
+                                           key=lambda i: (i.date, i.path))
+                for b, per_path in found.items()}
+
+    def close(self) -> None:
+        if self._kept is not None:
+            self._kept.close()
+            self._kept = None
+
+
+def _records(chunks: Iterable[bytes]) -> Iterator[re.Match[bytes]]:
+    """Whole records across chunk boundaries (every field ends in NUL, so a cut record never matches)."""
+    rest = b""
+    for chunk in chunks:
+        buf = rest + chunk
+        end = 0
+        for m in _RECORD.finditer(buf):
+            end = m.end()
+            yield m
+        rest = buf[end:]
+
+
+def _path(raw: bytes) -> str:
+    return base.display_path(raw.decode("utf-8", "surrogateescape"))
+
+
+def _introduction(path: bytes, commit: re.Match[bytes]) -> Introduction:
+    fields = (commit[k].decode("utf-8", "replace") for k in ("commit", "author", "email", "date"))
+    return Introduction(_path(path), *fields)
 
 
 class CatFile:
@@ -121,6 +226,8 @@ class CatFile:
         self.proc = subprocess.Popen(["git", "--git-dir", str(git_dir), "cat-file", "--batch"],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                                      bufsize=_READ_CHUNK)
+        self.in_step = True
+        _widen_pipe(self.proc.stdout)
 
     def read_all(self, ids: Sequence[str], max_size: int,
                  stats: SkipStats) -> Iterator[tuple[str, bytes | None, int]]:
@@ -137,6 +244,7 @@ class CatFile:
 
         writer = threading.Thread(target=feed, daemon=True)
         writer.start()
+        self.in_step = False  # a batch left unread would put its blobs in front of the next batch's
         for oid in ids:
             header = out.readline()
             if not header:
@@ -158,6 +266,7 @@ class CatFile:
             out.read(1)  # the newline after the content
             yield oid, data, size
         writer.join()
+        self.in_step = True
 
     def close(self) -> None:
         if self.proc.stdin:
@@ -165,103 +274,63 @@ class CatFile:
         self.proc.wait()
 
 
-class HistorySource:
-    """Blobs of a repository's history. `paths` gives the path each blob is scanned under."""
+def _widen_pipe(pipe: IO[bytes] | None) -> None:
+    """A 1 MiB pipe instead of 64 KiB: reading gigabytes of blobs in fewer, larger reads (Linux only)."""
+    try:
+        import fcntl
 
-    def __init__(self, repo: Repo, blobs: list[tuple[BlobId, str]], *, max_size: int = base.DEFAULT_MAX_SIZE) -> None:
-        self.repo = repo
+        fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, _READ_CHUNK)  # type: ignore[union-attr]
+    except (ImportError, AttributeError, OSError):
+        pass
+
+
+class CatFilePerProcess:
+    """One `git cat-file --batch` per process, started on first use and kept for every batch: a forked
+    worker starts its own instead of sharing its parent's pipes."""
+
+    def __init__(self, git_dir: Path) -> None:
+        self.git_dir = git_dir
+        self._cat: CatFile | None = None
+        self._pid = 0
+
+    def get(self) -> CatFile:
+        if self._cat is None or self._pid != os.getpid() or not self._cat.in_step:
+            self.close()
+            self._cat, self._pid = CatFile(self.git_dir), os.getpid()
+        return self._cat
+
+    def close(self) -> None:
+        if self._cat is not None and self._pid == os.getpid():
+            if not self._cat.in_step and self._cat.proc.poll() is None:
+                self._cat.proc.kill()
+            self._cat.close()
+        self._cat = None
+
+
+class HistorySource:
+    """A batch of a history's blobs, each scanned under the path it was given with, read through the
+    process's cat-file."""
+
+    def __init__(self, blobs: list[tuple[BlobId, str]], cat: CatFilePerProcess, *,
+                 max_size: int = base.DEFAULT_MAX_SIZE) -> None:
         self.items = blobs
+        self.cat = cat
         self.max_size = max_size
         self.stats = SkipStats()
 
     def blobs(self) -> Iterator[tuple[Blob, Origin]]:
-        if not self.items:
-            return
-        cat = CatFile(self.repo.git_dir)
-        try:
-            paths = dict(self.items)
-            for oid, data, _size in cat.read_all([i for i, _ in self.items], self.max_size, self.stats):
-                if data is None:
-                    continue
-                path = paths[BlobId(oid)]
-                if base.looks_binary(data):
-                    self.stats.skip(base.BINARY, path)
-                    continue
-                if base.is_lfs_pointer(data):
-                    self.stats.skip(base.LFS_POINTER, path)
-                    continue
-                yield Blob(BlobId(oid), data), Origin("history", path)
-        finally:
-            cat.close()
-
-    def partition(self, n: int) -> list[HistorySource]:
-        # Contiguous runs, not interleaved ones: neighbouring blobs share delta bases, which each
-        # cat-file process then inflates once instead of every process inflating them all.
-        size = -(-len(self.items) // n) if self.items else 0
-        return [HistorySource(self.repo, self.items[i : i + size], max_size=self.max_size)
-                for i in range(0, len(self.items), size or 1)]
-
-
-# -- provenance -------------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class Introduction:
-    """Where a blob entered history: the oldest commit that wrote it at a path."""
-
-    path: str
-    commit: str
-    author: str
-    email: str
-    date: str
-
-
-# Past this many paths, git's pathspec matching costs more than reading every commit's changes once.
-_PATHSPEC_LIMIT = 16
-
-
-def find_introductions(repo: Repo, wanted: Iterable[tuple[BlobId, str]] | None, revs: Sequence[str]) -> dict[
-        BlobId, list[Introduction]]:
-    """For each wanted blob (every blob when `wanted` is None), every path it was written at with the
-    oldest commit that wrote it there.
-
-    One streamed `git log --raw`, oldest first: limited to the blobs' paths when there are few, else over
-    every commit (a fixed cost of one pass over the history's changes, whatever the number of findings).
-    Merges show their changes against the first parent, which covers stashes and conflict resolutions.
-    """
-    ids: set[str] | None = None
-    pathspec: list[str] = []
-    if wanted is not None:
-        wanted = list(wanted)
-        if not wanted:
-            return {}
-        ids = {b for b, _ in wanted}
-        paths = sorted({p for _, p in wanted if p})
-        if len(paths) <= _PATHSPEC_LIMIT:
-            pathspec = ["--", *paths]
-    argv = ["git", "--git-dir", str(repo.git_dir), "log", *revs, "--reverse", "--raw", "--no-abbrev", "--no-renames",
-            "--diff-merges=first-parent", "--format=%x00%H%x00%an%x00%ae%x00%aI", *pathspec]
-    found: dict[BlobId, dict[str, Introduction]] = {}
-    commit = author = email = date = ""
-    with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, bufsize=_READ_CHUNK) as proc:
-        assert proc.stdout is not None
-        for raw in proc.stdout:
-            if raw.startswith(b"\0"):
-                _, commit, author, email, date = raw.rstrip(b"\n").decode("utf-8", "replace").split("\0")[:5]
-            elif raw.startswith(b":"):
-                meta, _, path = raw.rstrip(b"\n").partition(b"\t")
-                fields = meta.split()
-                if len(fields) < 4 or fields[3] == _NULL_OID:
-                    continue
-                new = fields[3].decode()
-                if ids is None or new in ids:
-                    per_path = found.setdefault(BlobId(new), {})
-                    p = path.decode("utf-8", "replace")
-                    if p not in per_path:
-                        per_path[p] = Introduction(p, commit, author, email, date)
-    return {b: sorted(v.values(), key=lambda i: (i.date, i.path)) for b, v in found.items()}
-
-
-_NULL_OID = b"0" * 40
+        paths = dict(self.items)
+        for oid, data, _size in self.cat.get().read_all([i for i, _ in self.items], self.max_size, self.stats):
+            if data is None:
+                continue
+            path = paths[BlobId(oid)]
+            if base.looks_binary(data):
+                self.stats.skip(base.BINARY, path)
+                continue
+            if base.is_lfs_pointer(data):
+                self.stats.skip(base.LFS_POINTER, path)
+                continue
+            yield Blob(BlobId(oid), data), Origin("history", path)
 
 
 def head_blobs(repo: Repo) -> set[str]:
