@@ -92,7 +92,7 @@ def audit(repo: history.Repo, detector: Detector, store: FindingsStore, *, branc
         skipped_ids = _skipped_missing(result.skipped)
         summary = {"refs": log.refs, "commits": log.commits, "unique_blobs": len(in_scope),
                    "new_blobs": len(todo), "bytes": result.bytes, "skipped": dict(result.skipped.counts)}
-        store.save_scan(((b, 0) for b in todo if b not in skipped_ids), result.hits, summary)
+        store.save_scan((b for b in todo if b not in skipped_ids), result.hits, summary)
         # Provenance only for blobs with matches, and only those not yet traced.
         untraced = store.blobs_without_provenance()
         intros = log.introductions(b for b, _ in untraced)

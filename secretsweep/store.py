@@ -17,13 +17,13 @@ from secretsweep import localdir
 from secretsweep.errors import StoreError
 from secretsweep.model import BlobId, Confidence, Finding, Match, Occurrence, Origin, Severity
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 STORE_DIR = localdir.LOCAL_DIR
 STORE_FILE = "findings.db"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS blobs (blob_id TEXT PRIMARY KEY, size INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS blobs (blob_id TEXT PRIMARY KEY) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS findings (
     fingerprint TEXT PRIMARY KEY, rule_id TEXT NOT NULL, redacted TEXT NOT NULL, preview TEXT NOT NULL,
     severity TEXT NOT NULL, confidence TEXT NOT NULL, first_seen REAL NOT NULL);
@@ -115,20 +115,19 @@ class FindingsStore:
     def seen_blobs(self) -> set[str]:
         return {r[0] for r in self.db.execute("SELECT blob_id FROM blobs")}
 
-    def save_scan(self, scanned: Iterable[tuple[BlobId, int]], hits: Sequence[tuple[BlobId, Origin, list[Match]]],
+    def save_scan(self, scanned: Iterable[BlobId], hits: Sequence[tuple[BlobId, Origin, list[Match]]],
                   summary: Mapping[str, object], kind: str = "history") -> None:
         """Record a scan's blobs and matches in one transaction: a crash leaves the store as it was."""
         now = time.time()
         with self._tx():
-            self.db.executemany("INSERT OR IGNORE INTO blobs VALUES (?, ?)", scanned)
-            for bid, origin, matches in hits:
-                for m in matches:
-                    self.db.execute("INSERT OR IGNORE INTO findings VALUES (?, ?, ?, ?, ?, ?, ?)",
-                                    (m.fingerprint, m.rule_id, m.redacted, m.preview, m.severity.value,
-                                     m.confidence.value, now))
-                    self.db.execute("INSERT OR REPLACE INTO matches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                                    (m.fingerprint, bid, m.start, m.end, m.line, m.column, m.preview, m.allowed_by,
-                                     m.confidence.value, origin.path))
+            # In key order: a history's worth of random ids goes into the b-tree three times faster.
+            self.db.executemany("INSERT OR IGNORE INTO blobs VALUES (?)", ((b,) for b in sorted(scanned)))
+            self.db.executemany("INSERT OR IGNORE INTO findings VALUES (?, ?, ?, ?, ?, ?, ?)", (
+                (m.fingerprint, m.rule_id, m.redacted, m.preview, m.severity.value, m.confidence.value, now)
+                for _, _, matches in hits for m in matches))
+            self.db.executemany("INSERT OR REPLACE INTO matches VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", (
+                (m.fingerprint, bid, m.start, m.end, m.line, m.column, m.preview, m.allowed_by, m.confidence.value,
+                 origin.path) for bid, origin, matches in hits for m in matches))
             self.db.execute("INSERT INTO scans (kind, started, summary) VALUES (?, ?, ?)",
                             (kind, now, json.dumps(dict(summary), default=str)))
 

@@ -226,11 +226,12 @@ def test_records_survive_any_chunking(tmp_path):
     repo = _tangled_repo(tmp_path)
     raw = subprocess.run(["git", "-C", str(repo), "log", "--all", "--raw", "-z", "--no-abbrev", "--no-renames",
                           "--diff-merges=first-parent", history._LOG_FORMAT], capture_output=True, check=True).stdout
-    whole = [m.group(0) for m in history._records([raw])]
+    whole = [(at, m.group(0)) for at, m in history._records([raw])]
+    assert all(raw[at:].startswith(record) for at, record in whole)
     for size in (1, 7, 64):
         pieces = [raw[i : i + size] for i in range(0, len(raw), size)]
-        assert [m.group(0) for m in history._records(pieces)] == whole
-    assert b"".join(whole).count(b"\x01") == int(git(repo, "rev-list", "--all", "--count"))
+        assert [(at, m.group(0)) for at, m in history._records(pieces)] == whole
+    assert b"".join(r for _, r in whole).count(b"\x01") == int(git(repo, "rev-list", "--all", "--count"))
 
 
 def test_a_secret_only_a_merge_wrote_has_the_merge_as_provenance(tmp_path, run_cli):
@@ -241,3 +242,20 @@ def test_a_secret_only_a_merge_wrote_has_the_merge_as_provenance(tmp_path, run_c
     merge = git(repo, "log", "--merges", "--format=%H", "main").split()[0]
     assert (loc["path"], loc["commit"], loc["in_head"]) == ("a.txt", merge, True)
     assert doc["summary"]["unique_blobs"] == len(_rev_list_blobs(repo))
+
+
+def test_provenance_is_the_same_found_by_hyperscan_or_by_reading_every_record(tmp_path, monkeypatch):
+    from secretsweep.sources import history
+
+    repo = _tangled_repo(tmp_path)
+    log = history.HistoryLog(history.open_repo(repo))
+    every = [b for b, _ in log.blobs()]
+    monkeypatch.setattr(history, "_ID_COST_BYTES", 0)
+    fast = log.introductions(every)
+    monkeypatch.setattr(history, "_ID_COST_BYTES", 1 << 40)
+    slow = log.introductions(every)
+    log.close()
+    assert fast == slow
+    assert len(fast) == len(every) - 2  # the tagged blob and the tagged tree's blob were never committed
+    moved = next(i for intros in fast.values() for i in intros if i.path == "moved.txt")
+    assert moved.commit == git(repo, "rev-parse", "side").strip()
