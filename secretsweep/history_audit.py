@@ -3,7 +3,9 @@ matches and provenance, and return the findings for the blobs in scope."""
 
 from __future__ import annotations
 
+import os
 import time
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -11,6 +13,7 @@ from pathlib import Path
 from secretsweep import scan as scanner
 from secretsweep.core.detect import Detector
 from secretsweep.model import BlobId, Finding
+from secretsweep.scan_stream import run_stream
 from secretsweep.sources import history
 from secretsweep.sources.base import MISSING_OBJECT, SkipStats
 from secretsweep.store import FindingsStore, default_path
@@ -62,20 +65,23 @@ def audit(repo: history.Repo, detector: Detector, store: FindingsStore, *, branc
     in_scope: set[BlobId] = set()
     todo: list[BlobId] = []
 
-    def batches() -> Iterator[list[tuple[BlobId, str]]]:
-        """New blobs in batches, as git's walk names them (drawn from a thread while workers scan)."""
-        batch: list[tuple[BlobId, str]] = []
+    lanes = jobs or os.cpu_count() or 1
+
+    def batches() -> Iterator[tuple[int, list[tuple[BlobId, str]]]]:
+        """New blobs in batches as git's walk names them (drawn from a thread while workers scan), one
+        lane per path: a file's versions go to one worker, whose cat-file then reuses their delta bases."""
+        pending: list[list[tuple[BlobId, str]]] = [[] for _ in range(lanes)]
         for bid, path in log.blobs():
             in_scope.add(bid)
             if bid in seen:
                 continue
             todo.append(bid)
-            batch.append((bid, path))
-            if len(batch) >= BATCH_BLOBS:
-                yield batch
-                batch = []
-        if batch:
-            yield batch
+            lane = zlib.crc32(path.encode("utf-8", "surrogateescape")) % lanes
+            pending[lane].append((bid, path))
+            if len(pending[lane]) >= BATCH_BLOBS:
+                yield lane, pending[lane]
+                pending[lane] = []
+        yield from ((lane, batch) for lane, batch in enumerate(pending) if batch)
 
     def on_progress(blobs: int, size: int) -> None:
         if on_total is not None:
@@ -87,8 +93,8 @@ def audit(repo: history.Repo, detector: Detector, store: FindingsStore, *, branc
         return history.HistorySource(list(items), reader, max_size=max_size)
 
     try:
-        result = scanner.run_stream(batches(), open_batch, detector, jobs=jobs, progress=on_progress,
-                                    parallel_from=PARALLEL_MIN_BLOBS // BATCH_BLOBS)
+        result = run_stream(batches(), open_batch, detector, jobs=lanes, progress=on_progress,
+                            parallel_from=PARALLEL_MIN_BLOBS // BATCH_BLOBS)
         skipped_ids = _skipped_missing(result.skipped)
         summary = {"refs": log.refs, "commits": log.commits, "unique_blobs": len(in_scope),
                    "new_blobs": len(todo), "bytes": result.bytes, "skipped": dict(result.skipped.counts)}

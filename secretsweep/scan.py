@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from secretsweep.core.detect import Detector
 from secretsweep.model import BlobId, Finding, Match, Occurrence, Origin
@@ -116,71 +115,6 @@ def _run_parallel(source: Source, detector: Detector, jobs: int, progress: Progr
                     progress(blobs, size)
     finally:
         _FORKED = None
-    return results
-
-
-# Batches of a stream, and what opens one as a source in whichever process scans it.
-OpenBatch = Callable[[Sequence[Any]], BlobSource]
-_FORKED_STREAM: tuple[OpenBatch, Detector] | None = None
-
-
-def _scan_batch(batch: Sequence[Any]) -> _PartResult:
-    assert _FORKED_STREAM is not None
-    open_batch, detector = _FORKED_STREAM
-    return _scan_source(open_batch(batch), detector)
-
-
-def run_stream(batches: Iterable[Sequence[Any]], open_batch: OpenBatch, detector: Detector, *,
-               jobs: int | None = None, progress: Progress | None = None, parallel_from: int = 2) -> ScanResult:
-    """Scan batches while they are still being produced (a history walk names blobs as it goes), each
-    batch in whichever worker process is free. Fewer than `parallel_from` batches are scanned here:
-    worker processes would cost more than they save."""
-    started = time.perf_counter()
-    jobs = jobs or os.cpu_count() or 1
-    stream = iter(batches)
-    first = [b for _, b in zip(range(parallel_from), stream, strict=False)]
-    parts: list[_PartResult] = []
-    if jobs > 1 and len(first) >= parallel_from:
-        parts = _run_stream_parallel(_chain(first, stream), open_batch, detector, jobs, progress)
-    else:
-        jobs = 1
-        for batch in _chain(first, stream):
-            parts.append(_scan_source(open_batch(batch), detector))
-            if progress is not None:
-                progress(sum(p.blobs for p in parts), sum(p.bytes for p in parts))
-    result = _merge(parts, SkipStats())
-    result.jobs = jobs
-    result.elapsed = time.perf_counter() - started
-    return result
-
-
-def _chain(first: list[Sequence[Any]], rest: Iterator[Sequence[Any]]) -> Iterator[Sequence[Any]]:
-    yield from first
-    yield from rest
-
-
-def _run_stream_parallel(batches: Iterator[Sequence[Any]], open_batch: OpenBatch, detector: Detector, jobs: int,
-                         progress: Progress | None) -> list[_PartResult]:
-    import multiprocessing
-
-    global _FORKED_STREAM
-    _FORKED_STREAM = (open_batch, detector)
-    results: list[_PartResult] = []
-    try:
-        # The pool's feeder thread draws the batches, so producing them overlaps scanning them; an error
-        # while producing comes back here, out of the result iterator.
-        with multiprocessing.get_context("fork").Pool(jobs) as pool:
-            blobs = size = 0
-            for part in pool.imap_unordered(_scan_batch, batches):
-                results.append(part)
-                blobs += part.blobs
-                size += part.bytes
-                if progress is not None:
-                    progress(blobs, size)
-            pool.close()
-            pool.join()
-    finally:
-        _FORKED_STREAM = None
     return results
 
 

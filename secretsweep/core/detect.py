@@ -60,7 +60,7 @@ class Detector:
         kept.sort(key=lambda r: (r.start, r.index))
         markers = bool(kept) and filters.has_any_marker(data)
         # A generic finding in a test or fixture is most likely made up for the test: keep it, quieter.
-        downgrade = filters.is_test_path(path)
+        downgrade = bool(kept) and filters.is_test_path(path)
         return Detection([self._locate(r, data, markers, downgrade) for r in kept], timed_out), hints
 
     def _passes(self, raw: RawMatch, data: bytes, path: str | None) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 
 # --- the value itself -----------------------------------------------------------------------------
@@ -92,6 +93,9 @@ _SEQUENCES = (
     b"qwertyuiopasdfghjklzxcvbnmqwertyuiopasdfghjklzxcvbnm",
     b"0123456789abcdef0123456789abcdef",
 )
+_BOTH_WAYS = _SEQUENCES + tuple(seq[::-1] for seq in _SEQUENCES)
+# Every run of eight along the alphabet, digits or keyboard (each sequence repeats itself once).
+_RUNS_OF_EIGHT = frozenset(seq[i : i + 8] for seq in _SEQUENCES[:3] for i in range(len(seq) // 2))
 
 
 def is_sequential(secret: bytes) -> bool:
@@ -100,9 +104,9 @@ def is_sequential(secret: bytes) -> bool:
     s = secret.lower().replace(b"-", b"").replace(b"_", b"")
     if len(s) < 6:
         return False
-    if any(s in seq or s in seq[::-1] for seq in _SEQUENCES):
+    if any(s in seq for seq in _BOTH_WAYS):
         return True
-    return any(seq[i : i + 8] in s for seq in _SEQUENCES[:3] for i in range(0, 26 if seq[0:1] != b"0" else 10))
+    return any(s[i : i + 8] in _RUNS_OF_EIGHT for i in range(len(s) - 7))
 
 
 # --- generic values: what a real secret does not look like -----------------------------------------
@@ -148,6 +152,7 @@ _TEST_DIRS = frozenset({"test", "tests", "__tests__", "spec", "specs", "fixtures
                         "test_data", "testing", "mocks", "__mocks__", "__fixtures__", "e2e"})
 
 
+@functools.lru_cache(maxsize=4096)
 def is_test_path(path: str | None) -> bool:
     """Tests and fixtures, where values assigned to `password` are mostly made up for the test."""
     if not path:

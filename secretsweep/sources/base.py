@@ -75,7 +75,7 @@ def display_path(path: str) -> str:
 
 def looks_binary(data: bytes) -> bool:
     """Git's own test: a NUL byte near the start means binary."""
-    return b"\0" in data[:_BINARY_PROBE]
+    return data.find(b"\0", 0, _BINARY_PROBE) != -1
 
 
 def is_lfs_pointer(data: bytes) -> bool:

@@ -1,0 +1,73 @@
+"""Streamed scanning: batches produced while workers scan, each lane kept by one worker, errors surfaced."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+
+import pytest
+
+from secretsweep.core.detect import Detector
+from secretsweep.errors import SecretsweepError, SourceError
+from secretsweep.model import Blob, Origin, blob_id
+from secretsweep.rules import load_rules
+from secretsweep.scan_stream import run_stream
+from secretsweep.sources.base import SkipStats
+from tests.conftest import fake_aws_key_id
+
+DETECTOR = Detector([r for r in load_rules() if r.id == "aws.access-key-id"])
+
+
+class MemorySource:
+    def __init__(self, items: Sequence[tuple[str, bytes]]) -> None:
+        self.items = items
+        self.stats = SkipStats()
+
+    def blobs(self) -> Iterator[tuple[Blob, Origin]]:
+        for path, data in self.items:
+            if path == "die":
+                os._exit(9)
+            if path == "boom":
+                raise SourceError("a worker could not read its batch")
+            yield Blob(blob_id(data), data), Origin("history", path)
+
+
+def batches(n: int, lanes: int) -> list[tuple[int, list[tuple[str, bytes]]]]:
+    return [(i % lanes, [(f"f{i}.py", f'KEY_{i} = "{fake_aws_key_id(i)}"\n'.encode())]) for i in range(n)]
+
+
+@pytest.mark.parametrize("jobs", [1, 2, 3])
+def test_every_batch_is_scanned_once_whatever_the_lanes(jobs):
+    # All in one lane: the other workers take from it rather than sit idle.
+    result = run_stream(iter(batches(40, 1)), MemorySource, DETECTOR, jobs=jobs, parallel_from=1)
+    assert result.blobs == 40 and len(result.findings) == 40
+    assert result.jobs == jobs
+
+
+def test_progress_counts_up_to_the_total():
+    seen: list[int] = []
+    run_stream(iter(batches(12, 2)), MemorySource, DETECTOR, jobs=2, parallel_from=1,
+               progress=lambda blobs, _size: seen.append(blobs))
+    assert seen == sorted(seen) and seen[-1] == 12
+
+
+def test_an_error_while_producing_batches_stops_the_scan():
+    def failing() -> Iterator[tuple[int, list[tuple[str, bytes]]]]:
+        yield from batches(4, 2)
+        raise SourceError("git log failed: fatal: bad object")
+
+    with pytest.raises(SourceError, match="bad object"):
+        run_stream(failing(), MemorySource, DETECTOR, jobs=2, parallel_from=1)
+
+
+def test_an_error_in_a_worker_stops_the_scan():
+    work = [*batches(6, 2), (1, [("boom", b"x")])]
+    with pytest.raises(SourceError, match="could not read"):
+        run_stream(iter(work), MemorySource, DETECTOR, jobs=2, parallel_from=1)
+
+
+def test_a_worker_that_dies_is_one_clear_error():
+    work = [*batches(6, 2), (0, [("die", b"x")])]
+    with pytest.raises(SecretsweepError, match="stopped unexpectedly") as caught:
+        run_stream(iter(work), MemorySource, DETECTOR, jobs=2, parallel_from=1)
+    assert caught.value.exit_code == 70
