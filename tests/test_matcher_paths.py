@@ -87,3 +87,25 @@ def test_window_context_covers_wide_lookaheads():
     assert hs.matcher.uses_hyperscan and not hs.matcher._refused
     at = data.index(token.encode())
     assert spans(hs, data) == spans(pure, data) == [(rule.id, at, at + 24, None)]
+
+
+PATH_RULES = [r for r in RULES if r.path]
+
+
+@pytest.mark.parametrize("rule", PATH_RULES, ids=[r.id for r in PATH_RULES])
+def test_paths_agree_on_rules_limited_to_some_files(rule):
+    # Narrow path rules sit in a hyperscan database of their own, scanned only at matching paths.
+    from secretsweep.rules import _example_path
+
+    path = _example_path(rule)
+    for text in rule.examples:
+        found = spans(HS, text.encode(), path)
+        assert found == spans(PURE, text.encode(), path)
+        assert found  # this rule's match, or a vendor rule's that shadows it
+        assert rule.id not in {f[0] for f in spans(HS, text.encode(), "src/app.py")}
+
+
+def test_narrow_path_rules_have_their_own_database():
+    gated = {HS.matcher.rules[i].rule.id for i in HS.matcher._gated}
+    assert "config.dockerfile-secret" in gated
+    assert "generic.password-config" not in gated  # its path is most files: gating would scan twice

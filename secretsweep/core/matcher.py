@@ -152,7 +152,7 @@ class RawMatch:
 
 def ruleset_digest(rules: Sequence[Rule]) -> str:
     """Identifies a rule list for caching a compiled database."""
-    h = hashlib.sha256(b"matcher-v6\0")
+    h = hashlib.sha256(b"matcher-v7\0")
     for r in rules:
         h.update(f"{r.id}\0{r.pattern}\0{r.hyperscan}\0{'|'.join(r.keywords)}\0".encode())
     return h.hexdigest()[:32]
@@ -170,6 +170,11 @@ class Matcher:
         self._always: tuple[int, ...] = ()
         self.from_cache = False  # the hyperscan database came from `hyperscan_db`, not a compile
         self._refused: frozenset[int] = frozenset()  # patterns hyperscan would not compile
+        # Rules limited to a few kinds of file live in a database of their own, scanned only at such paths.
+        self._gated: frozenset[int] = frozenset()
+        self._gated_db: Any = None
+        self._gated_scratch: Any = None
+        self._gate_cache: dict[str, bool] = {}
         if use_hyperscan:
             self._init_hyperscan(hyperscan_db)
 
@@ -179,62 +184,77 @@ class Matcher:
             import hyperscan
         except ImportError:
             return
+        self._gated = frozenset(i for i, cr in enumerate(self.rules) if _narrow_path(cr.rule.path))
         if serialized is not None:
             try:
                 always, offset = _unpack_ints(serialized, 0)
                 refused, offset = _unpack_ints(serialized, offset)
+                (main_size,), offset = _unpack_ints(serialized, offset)
                 self._always, self._refused = tuple(always), frozenset(refused)
-                self._db = hyperscan.loadb(serialized[offset:], hyperscan.HS_MODE_BLOCK)
+                self._db = hyperscan.loadb(serialized[offset : offset + main_size], hyperscan.HS_MODE_BLOCK)
                 self._scratch = hyperscan.Scratch(self._db)
+                if self._gated:
+                    self._gated_db = hyperscan.loadb(serialized[offset + main_size :], hyperscan.HS_MODE_BLOCK)
+                    self._gated_scratch = hyperscan.Scratch(self._gated_db)
                 self.from_cache = True
                 return
             except Exception:  # a stale or foreign cache entry: rebuild below
-                self._db = None
-        flags = hyperscan.HS_FLAG_PREFILTER
+                self._db = self._gated_db = None
         patterns = [i for i, cr in enumerate(self.rules) if cr.rule.hyperscan]
         try:
-            self._db = self._compile(hyperscan, patterns, refused := [])
+            self._compile_all(hyperscan, patterns, [])
         except Exception:
             # Find the patterns hyperscan refuses, one by one; their keywords stand in for them.
-            refused = []
-            for i in patterns:
-                try:
-                    hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK).compile(
-                        expressions=[self.rules[i].rule.pattern.encode()], ids=[i], elements=1, flags=[flags])
-                except Exception:
-                    refused.append(i)
-            self._db = self._compile(hyperscan, [i for i in patterns if i not in refused], refused)
-        if self._db is not None:
-            self._scratch = hyperscan.Scratch(self._db)
+            refused = [i for i in patterns if not self._compiles(hyperscan, i)]
+            self._compile_all(hyperscan, [i for i in patterns if i not in refused], refused)
 
-    def _compile(self, hyperscan: Any, patterns: list[int], refused: list[int]) -> Any:
+    def _compiles(self, hyperscan: Any, index: int) -> bool:
+        try:
+            hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK).compile(
+                expressions=[self.rules[index].rule.pattern.encode()], ids=[index], elements=1,
+                flags=[hyperscan.HS_FLAG_PREFILTER])
+        except Exception:
+            return False
+        return True
+
+    def _compile_all(self, hyperscan: Any, patterns: list[int], refused: list[int]) -> None:
+        """The main database, and apart from it the rules limited to a few kinds of file: scanned only
+        for blobs at such a path, they cost the other blobs nothing."""
         self._refused = frozenset(refused)
-        """One database: each rule's pattern where it can, else its keywords as literals (a hit then
-        means confirming over the whole blob), else the rule is always confirmed."""
+        self._always = tuple(i for i, cr in enumerate(self.rules) if i not in patterns and not cr.keywords)
+        ungated = [i for i in range(len(self.rules)) if i not in self._gated]
+        self._db = self._compile(hyperscan, ungated, set(patterns), hints=True)
+        self._scratch = hyperscan.Scratch(self._db)
+        if self._gated:
+            self._gated_db = self._compile(hyperscan, sorted(self._gated), set(patterns), hints=False)
+            self._gated_scratch = hyperscan.Scratch(self._gated_db)
+
+    def _compile(self, hyperscan: Any, members: list[int], patterns: set[int], *, hints: bool) -> Any:
+        """One database of `members`: each rule's pattern where it can, else its keywords as literals (a
+        hit then means confirming over the whole blob); a rule with neither is always confirmed."""
         expressions: list[bytes] = []
         ids: list[int] = []
         flags: list[int] = []
-        always: list[int] = []
-        wanted = set(patterns)
-        for i, cr in enumerate(self.rules):
-            if i in wanted:
+        for i in members:
+            cr = self.rules[i]
+            if i in patterns:
                 expressions.append(cr.rule.pattern.encode())
                 ids.append(i)
                 flags.append(hyperscan.HS_FLAG_PREFILTER)
-            elif cr.keywords:
+            else:
                 # Short keywords in the database slow every scan, so only rules without a pattern
                 # there get theirs in; the others check keywords after their pattern fired.
                 for kw in cr.keywords:
                     expressions.append(re.escape(kw))
                     ids.append(KEYWORD_ID + i)
                     flags.append(hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_SINGLEMATCH)
-            else:
-                always.append(i)
-        self._always = tuple(always)
-        for n, word in enumerate(w for words in decode.HINTS.values() for w in words):
-            expressions.append(re.escape(word))
-            ids.append(HINT_ID + n)
-            flags.append(hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_SINGLEMATCH)
+        if hints:
+            for n, word in enumerate(w for words in decode.HINTS.values() for w in words):
+                expressions.append(re.escape(word))
+                ids.append(HINT_ID + n)
+                flags.append(hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_SINGLEMATCH)
+        if not expressions:  # hyperscan compiles nothing from nothing: a literal no blob holds
+            expressions, ids, flags = [rb"\x00secretsweep-none\x00"], [HINT_ID + len(_HINT_KINDS)], [0]
         db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
         db.compile(expressions=expressions, ids=ids, elements=len(ids), flags=flags)
         return db
@@ -244,14 +264,27 @@ class Matcher:
         return self._db is not None
 
     def serialize(self) -> bytes | None:
-        """The compiled hyperscan database with the list of rules it left out, for a cache."""
+        """The compiled hyperscan databases with the list of rules they left out, for a cache."""
         if self._db is None:
             return None
         import hyperscan
 
-        return _pack_ints(self._always) + _pack_ints(sorted(self._refused)) + hyperscan.dumpb(self._db)
+        main = hyperscan.dumpb(self._db)
+        gated = hyperscan.dumpb(self._gated_db) if self._gated_db is not None else b""
+        return _pack_ints(self._always) + _pack_ints(sorted(self._refused)) + _pack_ints([len(main)]) + main + gated
 
-    def _candidates(self, data: bytes) -> tuple[dict[int, list[int] | None], set[str]]:
+    def _gate_open(self, path: str | None) -> bool:
+        """Whether any rule of the gated database applies at `path` (remembered per path)."""
+        if path is None or self._gated_db is None:
+            return False
+        known = self._gate_cache.get(path)
+        if known is None:
+            if len(self._gate_cache) > 1 << 16:
+                self._gate_cache.clear()
+            known = self._gate_cache[path] = any(self.rules[i].path.search(path) for i in self._gated)  # type: ignore[union-attr]
+        return known
+
+    def _candidates(self, data: bytes, path: str | None) -> tuple[dict[int, list[int] | None], set[str]]:
         """Rules that may match, each with the offsets where hyperscan saw a match end (None: confirm
         over the whole blob), and the encodings the blob hints at. Keywords are checked for rules whose
         keywords stood in for their pattern; the caller checks the others'."""
@@ -263,13 +296,16 @@ class Matcher:
 
         def on_match(expr: int, _start: int, end: int, _flags: int, _ctx: object) -> None:
             if expr >= HINT_ID:
-                hints.add(_HINT_KINDS[expr - HINT_ID])
+                if expr - HINT_ID < len(_HINT_KINDS):
+                    hints.add(_HINT_KINDS[expr - HINT_ID])
             elif expr >= KEYWORD_ID:
                 keyword_hits.add(expr - KEYWORD_ID)
             else:
                 ends.setdefault(expr, []).append(end)
 
         self._db.scan(data, match_event_handler=on_match, scratch=self._scratch)
+        if self._gate_open(path):
+            self._gated_db.scan(data, match_event_handler=on_match, scratch=self._gated_scratch)
         out: dict[int, list[int] | None] = dict.fromkeys(self._always)
         out.update(dict.fromkeys(keyword_hits))  # keywords standing in for a pattern: confirm everywhere
         out.update(ends)
@@ -281,7 +317,7 @@ class Matcher:
         on this blob because their regex ran past the time bound, and the encodings it hints at."""
         matches: list[RawMatch] = []
         timed_out: list[str] = []
-        candidates, hints = self._candidates(data)
+        candidates, hints = self._candidates(data, path)
         lowered: bytes | None = None
         for index in sorted(candidates):
             cr = self.rules[index]
@@ -320,6 +356,20 @@ class Matcher:
                 if len(found) >= MAX_MATCHES_PER_RULE:
                     return found
         return found
+
+
+# File names most projects hold: a path rule that accepts none of them is limited to a few kinds of file.
+_COMMON_FILES = ("README.md", "setup.py", "src/main.go", "app/index.js", "config/settings.yml", "data.json",
+                 "notes.txt", "Makefile", "docs/index.rst", "lib/util.sh")
+
+
+def _narrow_path(path_pattern: str | None) -> bool:
+    if path_pattern is None:
+        return False
+    import regex
+
+    compiled = regex.compile(path_pattern)
+    return not any(compiled.search(name) for name in _COMMON_FILES)
 
 
 def _pack_ints(values: Sequence[int]) -> bytes:
