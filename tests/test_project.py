@@ -26,7 +26,7 @@ LAYERS = {
     "baseline": {"model", "errors", "core", "localdir"},
     "report": {"model", "report"},
     "scan": {"model", "core", "sources"},
-    "scan_stream": {"model", "core", "sources", "scan"},
+    "scan_stream": {"model", "errors", "core", "sources", "scan"},
     "history_audit": {"model", "errors", "core", "sources", "store", "scan", "scan_stream"},
     "progress": set(),
     "triage": {"model"},
