@@ -64,7 +64,7 @@ def audit(repo: history.Repo, detector: Detector, store: FindingsStore, *, branc
     seen = store.seen_blobs()
     in_scope: set[BlobId] = set()
     todo: list[BlobId] = []
-
+    walked: list[bool] = []  # set once git's walk has named every blob
     lanes = jobs or os.cpu_count() or 1
 
     def batches() -> Iterator[tuple[int, list[tuple[BlobId, str]]]]:
@@ -82,10 +82,13 @@ def audit(repo: history.Repo, detector: Detector, store: FindingsStore, *, branc
                 yield lane, pending[lane]
                 pending[lane] = []
         yield from ((lane, batch) for lane, batch in enumerate(pending) if batch)
+        walked.append(True)
 
     def on_progress(blobs: int, size: int) -> None:
-        if on_total is not None:
-            on_total(len(todo), 0)  # grows until git's walk ends
+        # The total is known once the walk ends; a growing one would only make the ETA lie.
+        if on_total is not None and walked == [True]:
+            on_total(len(todo), 0)
+            walked.append(True)
         if progress is not None:
             progress(blobs, size)
 

@@ -259,3 +259,23 @@ def test_provenance_is_the_same_found_by_hyperscan_or_by_reading_every_record(tm
     assert len(fast) == len(every) - 2  # the tagged blob and the tagged tree's blob were never committed
     moved = next(i for intros in fast.values() for i in intros if i.path == "moved.txt")
     assert moved.commit == git(repo, "rev-parse", "side").strip()
+
+
+def test_progress_total_is_given_once_the_walk_is_over(sample_repo, tmp_path, monkeypatch):
+    from secretsweep import history_audit
+    from secretsweep.engine import build_detector
+    from secretsweep.rules import load_rules
+    from secretsweep.sources.history import open_repo
+
+    monkeypatch.setattr(history_audit, "BATCH_BLOBS", 1)
+    monkeypatch.setattr(history_audit, "PARALLEL_MIN_BLOBS", 0)
+    repo = open_repo(sample_repo("webapp"))
+    totals: list[int] = []
+    done: list[int] = []
+    store = FindingsStore(tmp_path / "s.db")
+    result = history_audit.audit(repo, build_detector(load_rules()), store, max_size=1 << 20, jobs=2,
+                                 progress=lambda blobs, _size: done.append(blobs),
+                                 on_total=lambda total, _size: totals.append(total))
+    store.close()
+    assert totals == [result.new_blobs] == [9]
+    assert done == sorted(done) and done[-1] == result.scan.blobs
