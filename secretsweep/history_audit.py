@@ -98,6 +98,10 @@ def audit(repo: history.Repo, detector: Detector, store: FindingsStore, *, branc
     try:
         result = run_stream(batches(), open_batch, detector, jobs=lanes, progress=on_progress,
                             parallel_from=PARALLEL_MIN_BLOBS // BATCH_BLOBS)
+        for oid in log.missing:
+            result.skipped.skip(MISSING_OBJECT, oid)
+        if log.walk_error:
+            notes.append(f"{log.walk_error}; the rest was listed without it, so some provenance may be missing")
         skipped_ids = _skipped_missing(result.skipped)
         summary = {"refs": log.refs, "commits": log.commits, "unique_blobs": len(in_scope),
                    "new_blobs": len(todo), "bytes": result.bytes, "skipped": dict(result.skipped.counts)}

@@ -279,3 +279,20 @@ def test_progress_total_is_given_once_the_walk_is_over(sample_repo, tmp_path, mo
     store.close()
     assert totals == [result.new_blobs] == [9]
     assert done == sorted(done) and done[-1] == result.scan.blobs
+
+
+def test_a_missing_tree_is_named_and_the_rest_still_scanned(run_cli, tmp_path):
+    git(tmp_path, "init", "-q")
+    (tmp_path / "d").mkdir()
+    (tmp_path / "d" / "f.txt").write_text("first\n")
+    git(tmp_path, "add", ".")
+    git(tmp_path, "commit", "-qm", "one")
+    lost = git(tmp_path, "rev-parse", "HEAD:d").strip()
+    (tmp_path / "d" / "f.txt").write_text(f'KEY = "{fake_aws_key_id(62)}"\n')
+    git(tmp_path, "add", ".")
+    git(tmp_path, "commit", "-qm", "two")
+    (tmp_path / ".git" / "objects" / lost[:2] / lost[2:]).unlink()  # the first commit's folder
+    res = run_cli("scan", "--history", tmp_path, "--store", tmp_path / "s.db")
+    assert res.code == 1  # the readable history is scanned: the key is found
+    assert "missing or corrupt object" in res.err and lost in res.err
+    assert "2 commits" in res.err and "Traceback" not in res.err

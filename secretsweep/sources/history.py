@@ -131,10 +131,13 @@ class HistoryLog:
         self._other_refs = [] if branch else [r[2] for r in refs if "commit" not in r[:2]]
         self._kept: IO[bytes] | None = None
         self._commits = array("q")  # where each commit's record starts in the kept pass
+        self.missing: list[str] = []  # objects the history names but the store lacks
+        self.walk_error: str | None = None  # why git log stopped early, when it did
+        self._counted: int | None = None  # commits, counted apart when git log stopped early
 
     @property
     def commits(self) -> int:
-        return len(self._commits)
+        return self._counted if self._counted is not None else len(self._commits)
 
     def blobs(self) -> Iterator[tuple[BlobId, str]]:
         """(blob id, a path it was written at) for each blob once, as git walks (children first)."""
@@ -142,21 +145,34 @@ class HistoryLog:
             return  # an empty repository
         seen: set[bytes] = set()
         self._kept = tempfile.TemporaryFile(prefix="secretsweep-log-")
-        for at, m in _records(self._stream(self._kept)):
-            blob = m["blob"]
-            if blob is None:
-                self._commits.append(at)
-            elif blob not in seen and m["mode"] != _GITLINK and blob.strip(b"0"):
-                seen.add(blob)
-                yield BlobId(blob.decode()), _path(m["path"])
+        try:
+            for at, m in _records(self._stream(self._kept)):
+                blob = m["blob"]
+                if blob is None:
+                    self._commits.append(at)
+                elif blob not in seen and m["mode"] != _GITLINK and blob.strip(b"0"):
+                    seen.add(blob)
+                    yield BlobId(blob.decode()), _path(m["path"])
+        except SourceError as exc:
+            # git log stops at a tree it cannot read; rev-list steps over missing objects and names them.
+            self.walk_error = str(exc)
+            self._counted = int(self.repo.git("rev-list", "--count", *self.revs).strip() or 0)
+            yield from self._listed(self.revs, seen)
+            self.missing = [line[1:] for line in self.repo.git(
+                "rev-list", "--objects", "--missing=print", "--no-object-names", *self.revs).splitlines()
+                if line.startswith("?")]
         if self._other_refs:
-            out = self.repo.git("rev-list", "--objects", "--filter=object:type=blob", "--filter-provided-objects",
-                                *self._other_refs)
-            for line in out.splitlines():
-                sha, _, path = line.partition(" ")
-                if sha.encode() not in seen:
-                    seen.add(sha.encode())
-                    yield BlobId(sha), base.display_path(path)
+            yield from self._listed(self._other_refs, seen)
+
+    def _listed(self, revs: Sequence[str], seen: set[bytes]) -> Iterator[tuple[BlobId, str]]:
+        """Blobs `git rev-list` finds from `revs` that are not in `seen` yet."""
+        out = self.repo.git("rev-list", "--objects", "--filter=object:type=blob", "--filter-provided-objects",
+                            "--missing=allow-any", *revs)
+        for line in out.splitlines():
+            sha, _, path = line.partition(" ")
+            if sha.encode() not in seen:
+                seen.add(sha.encode())
+                yield BlobId(sha), base.display_path(path)
 
     def _stream(self, keep: IO[bytes]) -> Iterator[bytes]:
         """The log's output in chunks, each also written to `keep`; a SourceError if git fails."""
