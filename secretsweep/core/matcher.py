@@ -281,7 +281,8 @@ class Matcher:
         if known is None:
             if len(self._gate_cache) > 1 << 16:
                 self._gate_cache.clear()
-            known = self._gate_cache[path] = any(self.rules[i].path.search(path) for i in self._gated)  # type: ignore[union-attr]
+            paths = (self.rules[i].path for i in self._gated)
+            known = self._gate_cache[path] = any(p is not None and p.search(path) for p in paths)
         return known
 
     def _candidates(self, data: bytes, path: str | None) -> tuple[dict[int, list[int] | None], set[str]]:
