@@ -52,7 +52,8 @@ def audit(repo: history.Repo, detector: Detector, store: FindingsStore, *, branc
         notes.append(store.message)
     if repo.shallow:
         notes.append("this is a shallow clone: only the history present locally was scanned")
-    subs = history.submodules(repo)
+    head = history.head_tree(repo)
+    subs = list(head.submodules)
     if subs and not recurse_submodules:
         notes.append(f"{len(subs)} submodule(s) not followed (--recurse-submodules follows them): "
                      f"{', '.join(subs[:3])}{' ...' if len(subs) > 3 else ''}")
@@ -64,12 +65,13 @@ def audit(repo: history.Repo, detector: Detector, store: FindingsStore, *, branc
     seen = store.seen_blobs()
     in_scope: set[BlobId] = set()
     todo: list[BlobId] = []
-    walked: list[bool] = []  # set once git's walk has named every blob
+    walked = total_given = False  # git's walk has named every blob; the progress total was given
     lanes = jobs or os.cpu_count() or 1
 
     def batches() -> Iterator[tuple[int, list[tuple[BlobId, str]]]]:
         """New blobs in batches as git's walk names them (drawn from a thread while workers scan), one
         lane per path: a file's versions go to one worker, whose cat-file then reuses their delta bases."""
+        nonlocal walked
         pending: list[list[tuple[BlobId, str]]] = [[] for _ in range(lanes)]
         for bid, path in log.blobs():
             in_scope.add(bid)
@@ -82,13 +84,14 @@ def audit(repo: history.Repo, detector: Detector, store: FindingsStore, *, branc
                 yield lane, pending[lane]
                 pending[lane] = []
         yield from ((lane, batch) for lane, batch in enumerate(pending) if batch)
-        walked.append(True)
+        walked = True
 
     def on_progress(blobs: int, size: int) -> None:
         # The total is known once the walk ends; a growing one would only make the ETA lie.
-        if on_total is not None and walked == [True]:
+        nonlocal total_given
+        if on_total is not None and walked and not total_given:
             on_total(len(todo), 0)
-            walked.append(True)
+            total_given = True
         if progress is not None:
             progress(blobs, size)
 
@@ -119,7 +122,7 @@ def audit(repo: history.Repo, detector: Detector, store: FindingsStore, *, branc
             rows.extend((bid, i.path, i.commit, i.author, i.email, i.date) for i in found)
         else:
             rows.append((bid, path, None, None, None, None))
-    store.save_provenance(rows, history.head_blobs(repo))
+    store.save_provenance(rows, head.blobs)
 
     findings = store.load_findings(only_blobs=in_scope)
     if recurse_submodules:

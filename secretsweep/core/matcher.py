@@ -152,7 +152,7 @@ class RawMatch:
 
 def ruleset_digest(rules: Sequence[Rule]) -> str:
     """Identifies a rule list for caching a compiled database."""
-    h = hashlib.sha256(b"matcher-v7\0")
+    h = hashlib.sha256(b"matcher-v8\0")
     for r in rules:
         h.update(f"{r.id}\0{r.pattern}\0{r.hyperscan}\0{'|'.join(r.keywords)}\0".encode())
     return h.hexdigest()[:32]
@@ -184,13 +184,13 @@ class Matcher:
             import hyperscan
         except ImportError:
             return
-        self._gated = frozenset(i for i, cr in enumerate(self.rules) if _narrow_path(cr.rule.path))
         if serialized is not None:
             try:
                 always, offset = _unpack_ints(serialized, 0)
                 refused, offset = _unpack_ints(serialized, offset)
+                gated, offset = _unpack_ints(serialized, offset)
                 (main_size,), offset = _unpack_ints(serialized, offset)
-                self._always, self._refused = tuple(always), frozenset(refused)
+                self._always, self._refused, self._gated = tuple(always), frozenset(refused), frozenset(gated)
                 self._db = hyperscan.loadb(serialized[offset : offset + main_size], hyperscan.HS_MODE_BLOCK)
                 self._scratch = hyperscan.Scratch(self._db)
                 if self._gated:
@@ -200,6 +200,8 @@ class Matcher:
                 return
             except Exception:  # a stale or foreign cache entry: rebuild below
                 self._db = self._gated_db = None
+        # Judging a path rule compiles its path regex: done once here, then remembered in the cache.
+        self._gated = frozenset(i for i, cr in enumerate(self.rules) if _narrow_path(cr.path))
         patterns = [i for i, cr in enumerate(self.rules) if cr.rule.hyperscan]
         try:
             self._compile_all(hyperscan, patterns, [])
@@ -221,12 +223,13 @@ class Matcher:
         """The main database, and apart from it the rules limited to a few kinds of file: scanned only
         for blobs at such a path, they cost the other blobs nothing."""
         self._refused = frozenset(refused)
-        self._always = tuple(i for i, cr in enumerate(self.rules) if i not in patterns and not cr.keywords)
+        wanted = set(patterns)
+        self._always = tuple(i for i, cr in enumerate(self.rules) if i not in wanted and not cr.keywords)
         ungated = [i for i in range(len(self.rules)) if i not in self._gated]
-        self._db = self._compile(hyperscan, ungated, set(patterns), hints=True)
+        self._db = self._compile(hyperscan, ungated, wanted, hints=True)
         self._scratch = hyperscan.Scratch(self._db)
         if self._gated:
-            self._gated_db = self._compile(hyperscan, sorted(self._gated), set(patterns), hints=False)
+            self._gated_db = self._compile(hyperscan, sorted(self._gated), wanted, hints=False)
             self._gated_scratch = hyperscan.Scratch(self._gated_db)
 
     def _compile(self, hyperscan: Any, members: list[int], patterns: set[int], *, hints: bool) -> Any:
@@ -271,7 +274,8 @@ class Matcher:
 
         main = hyperscan.dumpb(self._db)
         gated = hyperscan.dumpb(self._gated_db) if self._gated_db is not None else b""
-        return _pack_ints(self._always) + _pack_ints(sorted(self._refused)) + _pack_ints([len(main)]) + main + gated
+        return (_pack_ints(self._always) + _pack_ints(sorted(self._refused)) + _pack_ints(sorted(self._gated))
+                + _pack_ints([len(main)]) + main + gated)
 
     def _gate_open(self, path: str | None) -> bool:
         """Whether any rule of the gated database applies at `path` (remembered per path)."""
@@ -364,13 +368,8 @@ _COMMON_FILES = ("README.md", "setup.py", "src/main.go", "app/index.js", "config
                  "notes.txt", "Makefile", "docs/index.rst", "lib/util.sh")
 
 
-def _narrow_path(path_pattern: str | None) -> bool:
-    if path_pattern is None:
-        return False
-    import regex
-
-    compiled = regex.compile(path_pattern)
-    return not any(compiled.search(name) for name in _COMMON_FILES)
+def _narrow_path(path: regex.Pattern[str] | None) -> bool:
+    return path is not None and not any(path.search(name) for name in _COMMON_FILES)
 
 
 def _pack_ints(values: Sequence[int]) -> bytes:

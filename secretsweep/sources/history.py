@@ -385,18 +385,25 @@ class HistorySource:
             yield Blob(BlobId(oid), data), Origin("history", path)
 
 
-def head_blobs(repo: Repo) -> set[str]:
-    """Ids of every blob in HEAD's tree (empty without commits)."""
+@dataclass(frozen=True)
+class HeadTree:
+    """What HEAD holds: its blobs' ids (which secrets are still there) and its submodules' paths."""
+
+    blobs: frozenset[str]
+    submodules: tuple[str, ...]
+
+
+def head_tree(repo: Repo) -> HeadTree:
+    """HEAD's tree from one listing (empty without commits)."""
     if repo.head is None:
-        return set()
-    out = repo.git("ls-tree", "-r", "-z", "--full-tree", repo.head)
-    return {entry.split("\t", 1)[0].split()[2] for entry in out.split("\0") if entry and " blob " in entry}
-
-
-def submodules(repo: Repo) -> list[str]:
-    """Paths of submodules in HEAD (they are not followed)."""
-    if repo.head is None:
-        return []
-    out = repo.git("ls-tree", "-r", "-z", "--full-tree", repo.head)
-    return [e.split("\t", 1)[1] for e in out.split("\0") if e and " commit " in e.split("\t", 1)[0]]
-
+        return HeadTree(frozenset(), ())
+    blobs: set[str] = set()
+    submodules: list[str] = []
+    for entry in repo.git("ls-tree", "-r", "-z", "--full-tree", repo.head).split("\0"):
+        meta, _, path = entry.partition("\t")
+        fields = meta.split()
+        if len(fields) == 3 and fields[1] == "blob":
+            blobs.add(fields[2])
+        elif len(fields) == 3 and fields[1] == "commit":
+            submodules.append(path)
+    return HeadTree(frozenset(blobs), tuple(submodules))
