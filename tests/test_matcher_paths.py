@@ -73,12 +73,12 @@ def test_paths_agree_on_generated_text(pieces):
 def test_window_context_covers_wide_lookaheads():
     # A lookahead reaching far past the match: the window must reach that far too, or hyperscan's
     # windows would lose a match the whole-blob regex finds.
-    from secretsweep.core.matcher import reach
+    from secretsweep.core.matcher import Reach, reach
     from secretsweep.model import Rule
 
     pattern = r"(?<![A-Z0-9])(?P<secret>[A-Z0-9]{24})(?=\s{0,300}#\s{0,300}vault token)"
-    assert reach(pattern) == (24, 1 + 300 + 1 + 300 + 11)
-    assert reach(r"x(?=ab(?<!cde)x)") == (1, 6)  # nested lookarounds add up
+    assert reach(pattern) == Reach(24, 1 + 300 + 1 + 300 + 11, one_line=True)
+    assert reach(r"x(?=ab(?<!cde)x)") == Reach(1, 6, one_line=True)  # nested lookarounds add up
     assert reach(r"a+") is None  # unbounded: confirmed over the whole blob
     rule = Rule(id="test.wide-lookahead", name="t", pattern=pattern)
     token = fake_token(24, string.ascii_uppercase + string.digits, seed=3)
@@ -109,3 +109,42 @@ def test_narrow_path_rules_have_their_own_database():
     gated = {HS.matcher.rules[i].rule.id for i in HS.matcher._gated}
     assert "config.dockerfile-secret" in gated
     assert "generic.password-config" not in gated  # its path is most files: gating would scan twice
+
+
+@pytest.mark.parametrize(("pattern", "one_line"), [
+    (r"(?im)^[ \t]{0,4}pass[=:](?P<secret>[^\s#]{4,9})(?=\n)", True),  # a lookahead may see the next line
+    (r"key[A-Za-z0-9_.-]{0,5}=\w{4}|tok(?:en)?\d{2}", True),
+    (r"pass\s{0,2}=x", False),  # \s holds a newline
+    (r"pass[^;]{0,9}", False),  # so does a negated class without it
+    (r"pass.{0,9}", False),  # `.` is taken to, whatever the flags
+    (r"pass[\x00-\x7f]", False),
+    (r"a\nb", False),
+])
+def test_rules_whose_matches_stay_on_one_line_are_told_apart(pattern, one_line):
+    from secretsweep.core.matcher import reach
+
+    bounds = reach(pattern)
+    assert bounds is not None and bounds.one_line is one_line
+
+
+def test_one_line_windows_start_at_the_line_and_find_what_the_whole_blob_finds():
+    # Windows of a one-line rule start where the hit's line starts, not a whole match-width back:
+    # the generic config rule went from confirming ~600 bytes per hit to the line's length.
+    from secretsweep.core.matcher import _windows, reach
+    from secretsweep.model import Rule
+
+    pattern = r"(?im)^[ \t]{0,40}[A-Za-z_]{0,40}password[ \t]{0,5}=[ \t]{0,5}(?P<secret>[^\s#]{6,64})"
+    bounds = reach(pattern)
+    assert bounds is not None and bounds.one_line
+    secret = fake_token(20, string.ascii_letters, seed=9)
+    lines = [f"# filler line {n} password" for n in range(40)]
+    lines[7] = f"db_password = {secret}"
+    lines[30] = f"  PASSWORD={secret[::-1]}"
+    data = "\n".join(lines).encode()
+    end = data.index(secret.encode()) + len(secret)
+    assert _windows([end], bounds, data) == [(data.rindex(b"\n", 0, end) + 1, end + bounds.around + 1)]
+    rule = Rule(id="test.one-line", name="t", pattern=pattern)
+    hs, pure = Detector([rule]), Detector([rule], use_hyperscan=False)
+    assert hs.matcher.uses_hyperscan
+    found = spans(hs, data)
+    assert found == spans(pure, data) and len(found) == 2

@@ -52,9 +52,18 @@ def secret_group(compiled: regex.Pattern[bytes]) -> int | str:
     return 1 if compiled.groups >= 1 else 0
 
 
-def reach(pattern: str) -> tuple[int, int] | None:
-    """(longest match, farthest its lookarounds can look past its end), when both are bounded
-    (stdlib parser; regex-only syntax gives None).
+@dataclass(frozen=True, slots=True)
+class Reach:
+    """How far around a match's end its confirming regex must look."""
+
+    width: int  # the longest match
+    around: int  # the farthest its lookarounds can look past its end
+    one_line: bool  # no match holds a newline (lookarounds aside), so each lies within one line
+
+
+def reach(pattern: str) -> Reach | None:
+    """How far a rule's matches and lookarounds reach, when bounded (stdlib parser; regex-only syntax
+    gives None).
 
     Patterns run on bytes, where every character class matches exactly one byte, so these count bytes.
     Each lookaround looks at most its own width past where it stands, and nested ones add up, so the
@@ -66,11 +75,12 @@ def reach(pattern: str) -> tuple[int, int] | None:
         parsed = sre_parse.parse(pattern)
         width = parsed.getwidth()[1]
         around = _lookaround_widths(parsed)
+        one_line = not _may_match_newline(parsed)
     except Exception:
         return None
     if width > MAX_WINDOW or around > MAX_WINDOW:
         return None
-    return width, around
+    return Reach(width, around, one_line)
 
 
 def _lookaround_widths(parsed: Any) -> int:
@@ -87,10 +97,48 @@ def _lookaround_widths(parsed: Any) -> int:
     return total
 
 
+def _may_match_newline(parsed: Any) -> bool:
+    """Whether a match can consume a newline, answering yes when unsure (outside lookarounds, which
+    only look; a backreference repeats a group already checked)."""
+    from re._constants import ANY, ASSERT, ASSERT_NOT, IN, LITERAL, NOT_LITERAL
+
+    stack = [parsed]
+    while stack:
+        for op, av in stack.pop():
+            if op in (ASSERT, ASSERT_NOT):
+                continue
+            if op is ANY or op is NOT_LITERAL and av != 10 or op is LITERAL and av == 10:
+                return True
+            if op is IN:
+                if _class_holds_newline(av):
+                    return True
+                continue
+            for item in av if isinstance(av, (list, tuple)) else (av,):
+                stack.extend(sub for sub in (item if isinstance(item, list) else (item,)) if hasattr(sub, "getwidth"))
+    return False
+
+
+def _class_holds_newline(items: list[tuple[Any, Any]]) -> bool:
+    from re._constants import CATEGORY, CATEGORY_DIGIT, CATEGORY_NOT_SPACE, CATEGORY_WORD, LITERAL, NEGATE, RANGE
+
+    negated = bool(items) and items[0][0] is NEGATE
+    held = False
+    for op, av in items[1:] if negated else items:
+        if op is LITERAL:
+            held |= av == 10
+        elif op is RANGE:
+            held |= av[0] <= 10 <= av[1]
+        elif op is CATEGORY:
+            held |= av not in (CATEGORY_DIGIT, CATEGORY_NOT_SPACE, CATEGORY_WORD)
+        else:
+            return True  # not understood: assume it does
+    return held != negated
+
+
 def max_width(pattern: str) -> int | None:
     """The longest match a pattern can make, when it and its lookarounds are bounded."""
     bounds = reach(pattern)
-    return bounds[0] if bounds is not None else None
+    return bounds.width if bounds is not None else None
 
 
 class CompiledRule:
@@ -105,7 +153,7 @@ class CompiledRule:
         self._regex: regex.Pattern[bytes] | None = None
         self._group: int | str = 0
         self._path: regex.Pattern[str] | None = None
-        self._reach: tuple[int, int] | None | bool = False  # False: not computed yet
+        self._reach: Reach | None | bool = False  # False: not computed yet
 
     @property
     def regex(self) -> regex.Pattern[bytes]:
@@ -128,7 +176,7 @@ class CompiledRule:
         return self._path
 
     @property
-    def reach(self) -> tuple[int, int] | None:
+    def reach(self) -> Reach | None:
         if self._reach is False:
             self._reach = reach(self.rule.pattern)
         return self._reach  # type: ignore[return-value]
@@ -345,7 +393,7 @@ class Matcher:
     def _confirm(index: int, cr: CompiledRule, data: bytes, ends: list[int] | None) -> list[RawMatch]:
         found: list[RawMatch] = []
         seen: set[tuple[int, int]] = set()
-        windows = _windows(ends, cr.reach, len(data))
+        windows = _windows(ends, cr.reach, data)
         # A window's end looks like the end of the text to `$` and lookaheads; a true match always
         # ends where hyperscan saw one end, so any other end is an artefact of the window.
         true_ends = set(ends) if ends is not None and windows != [(0, len(data))] else None
@@ -382,21 +430,29 @@ def _unpack_ints(data: bytes, offset: int) -> tuple[list[int], int]:
     return values, offset + 4 + 4 * count
 
 
-def _windows(ends: list[int] | None, bounds: tuple[int, int] | None, size: int) -> list[tuple[int, int]]:
+def _windows(ends: list[int] | None, bounds: Reach | None, data: bytes) -> list[tuple[int, int]]:
     """Merged byte ranges that hold every match ending at one of `ends`, with the bytes after it that its
     lookaheads and anchors see. (A search from `pos` still sees the bytes before it, as lookbehinds
     and `^` need; `endpos` cuts the text short like a slice.)
 
     Two windows closer than a match's length are merged, so no match can straddle a window's
-    start, and a window's regex search begins where the whole-blob search would be free too.
+    start, and a window's regex search begins where the whole-blob search would be free too. A rule
+    whose matches hold no newline needs no more than the line it ends on: a window starting at that
+    line's start cannot cut a match short, and no match from before it can reach into it.
     """
+    size = len(data)
     if ends is None or bounds is None or len(ends) > MAX_WINDOWS:
         return [(0, size)]
-    width, around = bounds
+    width, around = bounds.width, bounds.around
     out: list[tuple[int, int]] = []
     for e in sorted(set(ends)):
         lo, hi = max(0, e - width), min(size, e + around + WINDOW_PAD)
-        if out and lo <= out[-1][1] + width:
+        gap = width
+        if bounds.one_line:
+            line = data.rfind(b"\n", lo, e) + 1
+            if line:
+                lo, gap = line, 0
+        if out and lo <= out[-1][1] + gap:
             out[-1] = (out[-1][0], hi)
         else:
             out.append((lo, hi))
