@@ -68,12 +68,26 @@ def audit(repo: history.Repo, detector: Detector, store: FindingsStore, *, branc
     walked = total_given = False  # git's walk has named every blob; the progress total was given
     lanes = jobs or os.cpu_count() or 1
 
+    def named() -> Iterator[tuple[BlobId, str]]:
+        """Every blob once: HEAD's first when the walk covers every ref (so the workers have them to
+        scan while git orders its commits by date), then the walk's."""
+        walk = log.blobs()
+        if branch or since:
+            yield from walk
+            return
+        log.start()
+        first: dict[BlobId, str] = {}  # a blob at two paths goes under the first
+        for bid, path in head.files:
+            first.setdefault(bid, path)
+        yield from first.items()
+        yield from ((bid, path) for bid, path in walk if bid not in head.blobs)
+
     def batches() -> Iterator[tuple[int, list[tuple[BlobId, str]]]]:
-        """New blobs in batches as git's walk names them (drawn from a thread while workers scan), one
-        lane per path: a file's versions go to one worker, whose cat-file then reuses their delta bases."""
+        """New blobs in batches as they are named (drawn from a thread while workers scan), one lane per
+        path: a file's versions go to one worker, whose cat-file then reuses their delta bases."""
         nonlocal walked
         pending: list[list[tuple[BlobId, str]]] = [[] for _ in range(lanes)]
-        for bid, path in log.blobs():
+        for bid, path in named():
             in_scope.add(bid)
             if bid in seen:
                 continue

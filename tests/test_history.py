@@ -296,3 +296,30 @@ def test_a_missing_tree_is_named_and_the_rest_still_scanned(run_cli, tmp_path):
     assert res.code == 1  # the readable history is scanned: the key is found
     assert "missing or corrupt object" in res.err and lost in res.err
     assert "2 commits" in res.err and "Traceback" not in res.err
+
+
+def test_heads_files_scanned_first_are_each_scanned_once(tmp_path, run_cli):
+    # HEAD's files are handed to the workers while git orders its walk; a blob at two paths in HEAD
+    # and in older commits is still scanned once and traced to every path that holds it.
+    repo = tmp_path / "r"
+    repo.mkdir()
+    git(repo, "init", "-q", "-b", "main")
+    secret = f'key = "{fake_aws_key_id(71)}"\n'
+    (repo / "a.txt").write_text(secret)
+    (repo / "b.txt").write_text("old\n")
+    (repo / "c.txt").write_text("unchanged since\n")
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "one")
+    (repo / "copy").mkdir()
+    (repo / "copy" / "a.txt").write_text(secret)
+    (repo / "b.txt").write_text("new\n")
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "two")
+    summary_doc = audit(run_cli, repo, "--store", tmp_path / "s.db")
+    summary = summary_doc["summary"]
+    assert summary["unique_blobs"] == summary["new_blobs"] == summary["blobs"] == len(_rev_list_blobs(repo)) == 4
+    assert summary["duplicates"] == 0
+    locations = by_rule(summary_doc)["aws.access-key-id"]["locations"]
+    assert sorted((loc["path"], loc["in_head"]) for loc in locations) == [("a.txt", True), ("copy/a.txt", True)]
+    narrowed = audit(run_cli, repo, "--store", tmp_path / "n.db", "--since", "HEAD~1")["summary"]
+    assert narrowed["unique_blobs"] == 2  # what the last commit wrote: not c.txt, though HEAD holds it
