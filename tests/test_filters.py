@@ -190,3 +190,22 @@ def test_non_test_paths(path):
 def test_sequential_run_inside_a_value():
     assert filters.is_sequential(b"BECOME-SUCCESS-abcdefghijklmnopqrstuvxyz")
     assert not filters.is_sequential(b"ZBJQ6c1suD6ZgCST")
+
+
+def test_verdicts_remembered_per_value_still_judge_each_place():
+    # The value filters' verdict is kept per (rule, value); the path and the line are judged every time.
+    import string
+
+    from secretsweep.core.detect import Detector
+    from secretsweep.rules import load_rules
+    from tests.conftest import fake_token
+
+    value = fake_token(24, string.ascii_letters + string.digits, seed=5)
+    detector = Detector(load_rules([], builtins=True, only=["generic.password-assignment"], disable=[]))
+    plain = f'db_password = "{value}"\n'.encode()
+    from_env = f'db_password = "{value}" if os.environ.get("X") else None\n'.encode()
+    for _ in range(2):  # the second round is answered from the remembered verdict
+        assert [m.rule_id for m in detector.detect(plain, "app/settings.py").matches] == ["generic.password-assignment"]
+        assert detector.detect(plain, "poetry.lock").matches == []
+        assert detector.detect(from_env, "app/settings.py").matches == []
+    assert len(detector._verdicts) == 1

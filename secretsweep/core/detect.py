@@ -12,6 +12,9 @@ from secretsweep.core.matcher import CompiledRule, Matcher, RawMatch
 from secretsweep.core.validators import VALIDATORS
 from secretsweep.model import Confidence, Match, Rule
 
+# Values judged by the filters that are remembered at a time, per process.
+_VERDICTS_KEPT = 1 << 15
+
 
 @dataclass(slots=True)
 class Detection:
@@ -26,6 +29,7 @@ class Detector:
 
     def __init__(self, rules: Sequence[Rule], *, hyperscan_db: bytes | None = None, use_hyperscan: bool = True):
         self.matcher = Matcher(rules, hyperscan_db=hyperscan_db, use_hyperscan=use_hyperscan)
+        self._verdicts: dict[tuple[int, bytes], bool] = {}
 
     def detect(self, data: bytes, path: str | None = None, *, decode_depth: int = 2) -> Detection:
         """Matches in `data`, and in base64, hex or percent-encoded text inside it (to `decode_depth`
@@ -66,17 +70,18 @@ class Detector:
     def _passes(self, raw: RawMatch, data: bytes, path: str | None) -> bool:
         rule = self.matcher.rules[raw.index].rule
         secret = data[raw.start : raw.end]
-        if rule.min_entropy is not None and shannon(secret) < rule.min_entropy:
-            return False
-        if rule.validator is not None and not VALIDATORS[rule.validator](secret):
-            return False
-        if filters.is_placeholder(secret) or filters.is_template(secret) or filters.is_repetitive(secret):
+        # A history holds the same value in hundreds of versions of a file: judge it once (held in this
+        # process's memory only, like the blob it came from).
+        key = (raw.index, secret)
+        verdict = self._verdicts.get(key)
+        if verdict is None:
+            if len(self._verdicts) >= _VERDICTS_KEPT:
+                self._verdicts.clear()
+            verdict = self._verdicts[key] = _value_passes(rule, secret)
+        if not verdict:
             return False
         if rule.generic or rule.confidence is Confidence.LOW:
-            # Context filters only for generic rules: a vendor-shaped token is a token wherever it sits.
-            if (filters.is_lock_file(path) or filters.looks_like_identifier(secret) or filters.looks_like_path(secret)
-                    or filters.is_word_like(secret) or filters.names_a_secret(secret)
-                    or filters.is_not_a_value(secret) or filters.is_public(secret)):
+            if filters.is_lock_file(path):
                 return False
             line_start = data.rfind(b"\n", 0, raw.match_start) + 1
             line_end = data.find(b"\n", raw.match_end)
@@ -103,6 +108,22 @@ class Detector:
             confidence=Confidence.LOW if downgrade and rule.generic else rule.confidence,
             allowed_by=allowed,
         )
+
+
+def _value_passes(rule: Rule, secret: bytes) -> bool:
+    """The filters that judge the value alone."""
+    if rule.min_entropy is not None and shannon(secret) < rule.min_entropy:
+        return False
+    if rule.validator is not None and not VALIDATORS[rule.validator](secret):
+        return False
+    if filters.is_placeholder(secret) or filters.is_template(secret) or filters.is_repetitive(secret):
+        return False
+    if rule.generic or rule.confidence is Confidence.LOW:
+        # Context filters only for generic rules: a vendor-shaped token is a token wherever it sits.
+        return not (filters.looks_like_identifier(secret) or filters.looks_like_path(secret)
+                    or filters.is_word_like(secret) or filters.names_a_secret(secret)
+                    or filters.is_not_a_value(secret) or filters.is_public(secret))
+    return True
 
 
 def _place(data: bytes, start: int, markers: bool) -> tuple[int, int, str | None]:
