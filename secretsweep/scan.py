@@ -58,7 +58,8 @@ def _scan_source(source: BlobSource, detector: Detector, progress: Progress | No
         detection = detector.detect(blob.data, origin.path)
         result.blobs += 1
         result.bytes += len(blob.data)
-        result.timed_out.update(detection.timed_out)
+        if detection.timed_out:
+            result.timed_out.update(detection.timed_out)
         if detection.matches:
             with_hits.add(blob.id)
             result.hits.append((blob.id, origin, detection.matches))

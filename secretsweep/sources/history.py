@@ -399,18 +399,21 @@ class HistorySource:
         self.stats = SkipStats()
 
     def blobs(self) -> Iterator[tuple[Blob, Origin]]:
-        paths = dict(self.items)
-        for oid, data, _size in self.cat.get().read_all([i for i, _ in self.items], self.max_size, self.stats):
+        origins: dict[str, Origin] = {}  # a batch holds many versions of one file: one Origin for them
+        read = self.cat.get().read_all([i for i, _ in self.items], self.max_size, self.stats)
+        for (oid, data, _size), (_, path) in zip(read, self.items, strict=True):  # answered in order
             if data is None:
                 continue
-            path = paths[BlobId(oid)]
             if base.looks_binary(data):
                 self.stats.skip(base.BINARY, path)
                 continue
             if base.is_lfs_pointer(data):
                 self.stats.skip(base.LFS_POINTER, path)
                 continue
-            yield Blob(BlobId(oid), data), Origin("history", path)
+            origin = origins.get(path)
+            if origin is None:
+                origin = origins[path] = Origin("history", path)
+            yield Blob(BlobId(oid), data), origin
 
 
 @dataclass(frozen=True)
