@@ -209,3 +209,54 @@ def test_verdicts_remembered_per_value_still_judge_each_place():
         assert detector.detect(plain, "poetry.lock").matches == []
         assert detector.detect(from_env, "app/settings.py").matches == []
     assert len(detector._verdicts) == 1
+
+
+@pytest.mark.parametrize("value", [b"dict(default=None),", b"dict(required=True)", b"spwd.getspnam(user)[1]",
+                                   b"consul.acl.update(", b"module.params[", b"dict(aliases=[",
+                                   b"get_callback(module))", b"):].split(", b"arn:aws:kms:us-east-1:123123:alias/x"])
+def test_code_and_resource_names_are_not_values(value):
+    # Found by auditing ansible's history: each was reported as a password before.
+    assert filters.is_not_a_value(value)
+
+
+@pytest.mark.parametrize("value", [b"aB3$dE(fG", b"Xk9pQ2[zz", b"Tr0ub4(dor)", b"hunter2(", b"p@ss(w0rd"])
+def test_generated_passwords_with_brackets_are_still_values(value):
+    assert not filters.is_not_a_value(value)
+
+
+@pytest.mark.parametrize("value", [b"ec2_access_key", b"ec2_access_key,", b"_vars_plugins", b"s3_bucket_name"])
+def test_snake_case_names_with_digits_or_leading_underscores(value):
+    assert filters.looks_like_identifier(value)
+
+
+@pytest.mark.parametrize("value", [b"db_pass_2019", b"a1b2_c3d4", b"blue-horse-river", b"correct-horse7-staple"])
+def test_passwords_that_only_resemble_names(value):
+    assert not filters.looks_like_identifier(value)
+
+
+def test_words_in_other_scripts():
+    assert filters.is_foreign_word("암호".encode())
+    assert filters.is_foreign_word("contraseña".encode())
+    assert not filters.is_foreign_word(b"hunter")  # ASCII words are is_word_like's to judge
+    assert not filters.is_foreign_word("pässwörd1".encode())  # a digit: not a word
+
+
+@pytest.mark.parametrize(("template", "listed"), [
+    ("opts = ['name', 'password', '{v}', 'proxy']", True),
+    ("opts = ['name', 'password', '{v}',\n        'proxy']", True),
+    ('$set = @("none", "password", "{v}", "both")', True),
+    ('creds = ("password", "{v}")', False),  # a name paired with its value
+    ('cfg.set("password", "{v}")', False),
+    ("connect('db', password='{v}', port=5432)", False),  # a keyword argument, not a quoted name
+])
+def test_quoted_names_in_a_list_of_names(template, listed):
+    import string
+
+    from secretsweep.core.detect import Detector
+    from secretsweep.rules import load_rules
+    from tests.conftest import fake_token
+
+    value = fake_token(14, string.ascii_letters + string.digits, seed=11)
+    detector = Detector(load_rules([], builtins=True, only=["generic.password-assignment"], disable=[]))
+    found = detector.detect(template.format(v=value).encode(), "app/settings.py").matches
+    assert (found == []) is listed

@@ -81,7 +81,7 @@ class Detector:
         if not verdict:
             return False
         if rule.generic or rule.confidence is Confidence.LOW:
-            if filters.is_lock_file(path):
+            if filters.is_lock_file(path) or filters.in_string_list(data, raw.match_start, raw.match_end):
                 return False
             line_start = data.rfind(b"\n", 0, raw.match_start) + 1
             line_end = data.find(b"\n", raw.match_end)
@@ -121,7 +121,7 @@ def _value_passes(rule: Rule, secret: bytes) -> bool:
     if rule.generic or rule.confidence is Confidence.LOW:
         # Context filters only for generic rules: a vendor-shaped token is a token wherever it sits.
         return not (filters.looks_like_identifier(secret) or filters.looks_like_path(secret)
-                    or filters.is_word_like(secret) or filters.names_a_secret(secret)
+                    or filters.is_word_like(secret) or filters.is_foreign_word(secret) or filters.names_a_secret(secret)
                     or filters.is_not_a_value(secret) or filters.is_public(secret))
     return True
 

@@ -126,6 +126,16 @@ def is_word_like(value: bytes) -> bool:
     return sum(c in b"aeiouy" for c in letters) >= 0.3 * len(letters)
 
 
+def is_foreign_word(value: bytes) -> bool:
+    """Letters only, some outside ASCII: a word in another script (`암호`, `contraseña`), as in a list of
+    password prompts, not a generated secret."""
+    try:
+        text = value.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return text.isalpha() and not text.isascii()
+
+
 def names_a_secret(value: bytes) -> bool:
     """The value names what it stands for (`KRB5_PASSWORD`, `vault-password`, `test1@secret`)."""
     return _SECRET_WORDS.search(value) is not None
@@ -139,12 +149,23 @@ def is_public(value: bytes) -> bool:
     return value.lower().startswith(_PUBLIC_PREFIXES)
 
 
+# A lower-case or dotted name, then a call or an index that closes or ends the value (a generated
+# password such as `aB3$dE(fG` has a mixed-case run before its bracket).
+_CALL_OR_INDEX = re.compile(
+    rb"^(?:[a-z_][a-z0-9_]*(?:\([^()]*\)|\[[^\[\]]*\]|\([a-z_][a-z0-9_]*=)"
+    rb"|[a-z_]+[(\[]$"
+    rb"|[A-Za-z_$][A-Za-z0-9_$]*(?:\.[A-Za-z_$][A-Za-z0-9_$]*)+(?:[(\[]$|\([^()]*\)|\[[^\[\]]*\]))"
+)
+
+
 def is_not_a_value(value: bytes) -> bool:
     """Shapes that are code or markup, not a value: CLI flags, decorators and casts, format strings, URLs
-    (the URL rule judges those)."""
+    (the URL rule judges those), a name called or indexed (`dict(default=None)`, `module.params[`,
+    `spwd.getspnam(user)[1]`), AWS resource names."""
     return (
-        value[:1] in (b"-", b"@", b"(", b"[", b".")
+        value[:1] in (b"-", b"@", b"(", b")", b"[", b".")
         or b"%s" in value or b"%d" in value or b"{}" in value or b"://" in value
+        or value.startswith(b"arn:") or _CALL_OR_INDEX.match(value) is not None
     )
 
 
@@ -170,8 +191,12 @@ _IDENTIFIER = re.compile(
     rb"^[A-Za-z_$][A-Za-z0-9_$]*(?:(?:\.|::|:|->|/)[A-Za-z_$][A-Za-z0-9_$]*)*(?:\([A-Za-z0-9_.,\s]{0,40}\))?[,;]?$"
 )
 _CAMEL_OR_SNAKE = re.compile(
-    rb"^(?:[a-z]+(?:_[a-z]+)+|[a-z]+(?:[A-Z][a-z]+)+|[A-Z][a-z]+(?:[A-Z][a-z]+)+|[A-Z]+(?:_[A-Z]+)+)$"
+    rb"^_*(?:[a-z]+(?:_[a-z]+)+|[a-z]+(?:[A-Z][a-z]+)+|[A-Z][a-z]+(?:[A-Z][a-z]+)+|[A-Z]+(?:_[A-Z]+)+)$"
 )
+# snake_case whose every part starts with a letter, digits allowed after it: `ec2_access_key`, not
+# `db_pass_2019`; at least two parts of three letters, so `a1b2_c3d4` stays a possible secret. (Not
+# kebab-case: `blue-horse-river` may be a passphrase.)
+_SNAKE_WITH_DIGITS = re.compile(rb"^_*[a-z][a-z0-9]*(?:_[a-z][a-z0-9]*)+$")
 
 
 def looks_like_identifier(value: bytes) -> bool:
@@ -185,7 +210,11 @@ def looks_like_identifier(value: bytes) -> bool:
         # Names are short or plain words; a JWT's base64 parts are long runs of mixed case.
         parts = [p for p in re.split(rb"[.:/()>,;\s-]+", value) if p]
         return all(len(p) <= 24 or p.islower() or p.isupper() for p in parts)
-    return not any(c in b"0123456789" for c in value) and _CAMEL_OR_SNAKE.match(value.rstrip(b",;")) is not None
+    name = value.rstrip(b",;")
+    if not any(c in b"0123456789" for c in value):
+        return _CAMEL_OR_SNAKE.match(name) is not None
+    return (_SNAKE_WITH_DIGITS.match(name) is not None
+            and sum(len(p) >= 3 and p.isalpha() for p in name.split(b"_")) >= 2)
 
 
 _PATH_SEGMENT = re.compile(rb"^[A-Za-z0-9_.~@-]{1,80}$")
@@ -209,6 +238,20 @@ def looks_like_path(value: bytes) -> bool:
 
 
 # --- the line around it ---------------------------------------------------------------------------
+
+_AFTER_QUOTED_ITEM = re.compile(rb"""["'`]\s*,\s*$""")
+
+
+def in_string_list(data: bytes, match_start: int, match_end: int) -> bool:
+    """A match that starts at a quoted name and sits among other quoted items, a previous one before it
+    and a comma or bracket after it: `['name', 'password', 'protect', ...]` lists names, where
+    `("password", "hunter2")` or `set("password", "hunter2")` pairs a name with its value."""
+    if data[match_start : match_start + 1] not in (b'"', b"'", b"`"):
+        return False
+    before = data[max(0, match_start - 200) : match_start]
+    after = data[match_end : match_end + 200].lstrip()
+    return _AFTER_QUOTED_ITEM.search(before) is not None and after[:1] in (b",", b"]", b")", b"}")
+
 
 _ENV_READS = (
     b"os.environ", b"os.getenv", b"getenv(", b"process.env", b"env::var", b"system.getenv",
