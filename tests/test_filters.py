@@ -260,3 +260,10 @@ def test_quoted_names_in_a_list_of_names(template, listed):
     detector = Detector(load_rules([], builtins=True, only=["generic.password-assignment"], disable=[]))
     found = detector.detect(template.format(v=value).encode(), "app/settings.py").matches
     assert (found == []) is listed
+
+
+def test_a_name_the_text_calls_is_code():
+    assert filters.is_called(b"dict", b"(")
+    assert filters.is_called(b"module.params.get", b"(")
+    assert not filters.is_called(b"dict", b",")
+    assert not filters.is_called(b"Tr0ub4dor&3", b"(")  # not a name

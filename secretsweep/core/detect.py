@@ -81,7 +81,8 @@ class Detector:
         if not verdict:
             return False
         if rule.generic or rule.confidence is Confidence.LOW:
-            if filters.is_lock_file(path) or filters.in_string_list(data, raw.match_start, raw.match_end):
+            if (filters.is_lock_file(path) or filters.in_string_list(data, raw.match_start, raw.match_end)
+                    or filters.is_called(secret, data[raw.end : raw.end + 1])):
                 return False
             line_start = data.rfind(b"\n", 0, raw.match_start) + 1
             line_end = data.find(b"\n", raw.match_end)

@@ -239,6 +239,14 @@ def looks_like_path(value: bytes) -> bool:
 
 # --- the line around it ---------------------------------------------------------------------------
 
+_NAME = re.compile(rb"^[A-Za-z_][A-Za-z0-9_.]*$")
+
+
+def is_called(value: bytes, following: bytes) -> bool:
+    """A name the text goes on to call, `dict` in `snmpcommunity=dict(type='str')`: code, not a value."""
+    return following[:1] == b"(" and _NAME.match(value) is not None
+
+
 _AFTER_QUOTED_ITEM = re.compile(rb"""["'`]\s*,\s*$""")
 
 
