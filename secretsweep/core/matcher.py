@@ -377,8 +377,9 @@ class Matcher:
             if cr.path is not None and (path is None or cr.path.search(path) is None):
                 continue
             # Hyperscan already matched the keywords of rules it found by keyword (no end offsets).
-            keywords_checked = self._db is not None and candidates[index] is None
-            if cr.keywords and not keywords_checked:
+            ends = candidates[index]
+            keywords_checked = self._db is not None and ends is None
+            if cr.keywords and not keywords_checked and not _keyword_near(cr, data, ends):
                 if lowered is None:
                     lowered = data.lower()
                 if not any(k in lowered for k in cr.keywords):
@@ -409,6 +410,20 @@ class Matcher:
                 if len(found) >= MAX_MATCHES_PER_RULE:
                     return found
         return found
+
+
+# Bytes either side of a hit looked at for the rule's keywords before lower-casing the whole blob.
+_NEAR = 256
+
+
+def _keyword_near(cr: CompiledRule, data: bytes, ends: list[int] | None) -> bool:
+    """Whether a keyword of the rule sits near its first hit, as it mostly does (often inside the
+    match): a blob-wide check then costs a few hundred bytes instead of a copy of the blob."""
+    if not ends:
+        return False
+    e = ends[0]
+    near = data[max(0, e - _NEAR) : e + _NEAR].lower()
+    return any(k in near for k in cr.keywords)
 
 
 # File names most projects hold: a path rule that accepts none of them is limited to a few kinds of file.
