@@ -77,8 +77,8 @@ def test_window_context_covers_wide_lookaheads():
     from secretsweep.model import Rule
 
     pattern = r"(?<![A-Z0-9])(?P<secret>[A-Z0-9]{24})(?=\s{0,300}#\s{0,300}vault token)"
-    assert reach(pattern) == Reach(24, 1 + 300 + 1 + 300 + 11, one_line=True)
-    assert reach(r"x(?=ab(?<!cde)x)") == Reach(1, 6, one_line=True)  # nested lookarounds add up
+    assert reach(pattern) == Reach(24, 1 + 300 + 1 + 300 + 11, one_line=True, spaces=0)
+    assert reach(r"x(?=ab(?<!cde)x)") == Reach(1, 6, one_line=True, spaces=0)  # nested lookarounds add up
     assert reach(r"a+") is None  # unbounded: confirmed over the whole blob
     rule = Rule(id="test.wide-lookahead", name="t", pattern=pattern)
     token = fake_token(24, string.ascii_uppercase + string.digits, seed=3)
@@ -148,3 +148,36 @@ def test_one_line_windows_start_at_the_line_and_find_what_the_whole_blob_finds()
     assert hs.matcher.uses_hyperscan
     found = spans(hs, data)
     assert found == spans(pure, data) and len(found) == 2
+
+
+@pytest.mark.parametrize(("pattern", "spaces"), [
+    (r"pass\s{0,5}=\s{0,3}(?P<q>[\"'])(?P<secret>[^\"'\s]{6,40})(?P=q)", 8),  # the backreference holds a quote
+    (r"key[ \t]{1,2}(?:is|=)[^\S\n]?x", 3),
+    (r"[A-Za-z0-9]{20}", 0),
+    (r"a.{0,4}b", 4),  # `.` may be a space
+    (r"(?:a\s{0,2}){3}|b", 6),
+])
+def test_whitespace_a_match_can_hold_is_counted(pattern, spaces):
+    from secretsweep.core.matcher import reach
+
+    bounds = reach(pattern)
+    assert bounds is not None and bounds.spaces == spaces
+
+
+def test_windows_start_past_the_whitespace_a_match_cannot_hold():
+    # password-assignment's matches hold at most 16 whitespace bytes: its windows start after the 17th
+    # one back from a hit instead of a whole match-width (284 bytes) back, and find the same matches.
+    from secretsweep.core.matcher import _windows, reach
+
+    rule = next(r for r in RULES if r.id == "generic.password-assignment")
+    bounds = reach(rule.pattern)
+    assert bounds is not None and bounds.spaces == 16 and not bounds.one_line
+    value = fake_token(18, string.ascii_letters + string.digits, seed=21)
+    filler = "a b c d e f g h i j k l m n o p q r s t u v w x y z " * 4
+    data = f'{filler}\nconfig.password   =\n   "{value}"\n{filler}'.encode()
+    end = data.index(value.encode()) + len(value) + 1
+    (lo, _hi), = _windows([end], bounds, data)
+    assert end - lo < 120 < bounds.width
+    hs, pure = Detector([rule]), Detector([rule], use_hyperscan=False)
+    found = spans(hs, data)
+    assert found == spans(pure, data) and len(found) == 1

@@ -28,6 +28,8 @@ MAX_MATCHES_PER_RULE = 500
 MAX_WINDOW = 1 << 17
 # Context kept after a window beyond what the rule's lookaheads reach, for `\\b` and `$`.
 WINDOW_PAD = 1
+# Rules whose matches may hold more whitespace than this get no window start from counting it back.
+MAX_SPACES = 32
 # Past this many hyperscan hits for one rule in one blob, one pass over the whole blob is cheaper.
 MAX_WINDOWS = 256
 # Hyperscan ids from here up are keyword literals standing in for rule (id - KEYWORD_ID).
@@ -59,6 +61,7 @@ class Reach:
     width: int  # the longest match
     around: int  # the farthest its lookarounds can look past its end
     one_line: bool  # no match holds a newline (lookarounds aside), so each lies within one line
+    spaces: int | None = None  # the most whitespace bytes a match can hold, when bounded
 
 
 def reach(pattern: str) -> Reach | None:
@@ -75,12 +78,13 @@ def reach(pattern: str) -> Reach | None:
         parsed = sre_parse.parse(pattern)
         width = parsed.getwidth()[1]
         around = _lookaround_widths(parsed)
-        one_line = not _may_match_newline(parsed)
+        one_line = _most_held(parsed, frozenset(b"\n")) == 0
+        spaces = _most_held(parsed, _SPACE)
     except Exception:
         return None
     if width > MAX_WINDOW or around > MAX_WINDOW:
         return None
-    return Reach(width, around, one_line)
+    return Reach(width, around, one_line, spaces)
 
 
 def _lookaround_widths(parsed: Any) -> int:
@@ -97,42 +101,79 @@ def _lookaround_widths(parsed: Any) -> int:
     return total
 
 
-def _may_match_newline(parsed: Any) -> bool:
-    """Whether a match can consume a newline, answering yes when unsure (outside lookarounds, which
-    only look; a backreference repeats a group already checked)."""
-    from re._constants import ANY, ASSERT, ASSERT_NOT, IN, LITERAL, NOT_LITERAL
-
-    stack = [parsed]
-    while stack:
-        for op, av in stack.pop():
-            if op in (ASSERT, ASSERT_NOT):
-                continue
-            if op is ANY or op is NOT_LITERAL and av != 10 or op is LITERAL and av == 10:
-                return True
-            if op is IN:
-                if _class_holds_newline(av):
-                    return True
-                continue
-            for item in av if isinstance(av, (list, tuple)) else (av,):
-                stack.extend(sub for sub in (item if isinstance(item, list) else (item,)) if hasattr(sub, "getwidth"))
-    return False
+_SPACE = frozenset(b" \t\n\r\f\v")  # what `\s` matches in a bytes pattern
 
 
-def _class_holds_newline(items: list[tuple[Any, Any]]) -> bool:
-    from re._constants import CATEGORY, CATEGORY_DIGIT, CATEGORY_NOT_SPACE, CATEGORY_WORD, LITERAL, NEGATE, RANGE
+def _most_held(parsed: Any, wanted: frozenset[int]) -> int | None:
+    """The most bytes from `wanted` one match can hold (outside lookarounds, which only look), or None
+    when that is unbounded or the pattern holds something not understood."""
+    from re import _constants as c
 
-    negated = bool(items) and items[0][0] is NEGATE
-    held = False
+    groups: dict[int, int | None] = {}
+
+    def held(seq: Any) -> int | None:
+        total = 0
+        for op, av in seq:
+            if op in (c.ASSERT, c.ASSERT_NOT, c.AT):
+                n: int | None = 0
+            elif op is c.LITERAL:
+                n = int(av in wanted)
+            elif op is c.NOT_LITERAL:
+                n = int(bool(wanted - {av}))
+            elif op is c.ANY:
+                n = 1
+            elif op is c.IN:
+                n = int(any(_class_holds(av, b) for b in wanted))
+            elif op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
+                inner = held(av[2])
+                n = None if inner is None else 0 if inner == 0 else None if av[1] == c.MAXREPEAT else av[1] * inner
+            elif op is c.SUBPATTERN:
+                n = held(av[3])
+                if av[0] is not None:
+                    groups[av[0]] = n
+            elif op is c.ATOMIC_GROUP:
+                n = held(av)
+            elif op is c.BRANCH:
+                counts = [held(b) for b in av[1]]
+                n = None if None in counts else max(counts)  # type: ignore[type-var]
+            elif op is c.GROUPREF_EXISTS:
+                counts = [held(b) for b in av[1:] if b is not None]
+                n = None if None in counts else max(counts, default=0)  # type: ignore[type-var]
+            elif op is c.GROUPREF:  # repeats what the group matched (a group not seen yet: its width)
+                n = groups[av] if av in groups else parsed.state.groupwidths[av][1]
+            else:
+                return None
+            if n is None or n >= c.MAXREPEAT:
+                return None
+            total += n
+        return total
+
+    return held(parsed)
+
+
+def _class_holds(items: list[tuple[Any, Any]], byte: int) -> bool:
+    """Whether a character class matches `byte` (in a bytes pattern), answering yes when unsure."""
+    from re import _constants as c
+
+    categories = {
+        c.CATEGORY_DIGIT: 48 <= byte <= 57, c.CATEGORY_SPACE: byte in _SPACE,
+        c.CATEGORY_WORD: byte == 95 or chr(byte).isascii() and chr(byte).isalnum(),
+    }
+    categories[c.CATEGORY_NOT_DIGIT] = not categories[c.CATEGORY_DIGIT]
+    categories[c.CATEGORY_NOT_SPACE] = not categories[c.CATEGORY_SPACE]
+    categories[c.CATEGORY_NOT_WORD] = not categories[c.CATEGORY_WORD]
+    negated = bool(items) and items[0][0] is c.NEGATE
+    found = False
     for op, av in items[1:] if negated else items:
-        if op is LITERAL:
-            held |= av == 10
-        elif op is RANGE:
-            held |= av[0] <= 10 <= av[1]
-        elif op is CATEGORY:
-            held |= av not in (CATEGORY_DIGIT, CATEGORY_NOT_SPACE, CATEGORY_WORD)
+        if op is c.LITERAL:
+            found |= av == byte
+        elif op is c.RANGE:
+            found |= av[0] <= byte <= av[1]
+        elif op is c.CATEGORY and av in categories:
+            found |= categories[av]
         else:
             return True  # not understood: assume it does
-    return held != negated
+    return found != negated
 
 
 def max_width(pattern: str) -> int | None:
@@ -453,7 +494,8 @@ def _windows(ends: list[int] | None, bounds: Reach | None, data: bytes) -> list[
     Two windows closer than a match's length are merged, so no match can straddle a window's
     start, and a window's regex search begins where the whole-blob search would be free too. A rule
     whose matches hold no newline needs no more than the line it ends on: a window starting at that
-    line's start cannot cut a match short, and no match from before it can reach into it.
+    line's start cannot cut a match short, and no match from before it can reach into it. Likewise a
+    rule whose matches hold at most k whitespace bytes needs nothing before the (k+1)th one back.
     """
     size = len(data)
     if ends is None or bounds is None or len(ends) > MAX_WINDOWS:
@@ -467,8 +509,27 @@ def _windows(ends: list[int] | None, bounds: Reach | None, data: bytes) -> list[
             line = data.rfind(b"\n", lo, e) + 1
             if line:
                 lo, gap = line, 0
+        if bounds.spaces is not None and bounds.spaces <= MAX_SPACES:
+            start = _past_spaces(data, lo, e, bounds.spaces)
+            if start > lo:
+                lo, gap = start, 0
         if out and lo <= out[-1][1] + gap:
             out[-1] = (out[-1][0], hi)
         else:
             out.append((lo, hi))
     return out
+
+
+_SPACES_TO_NEWLINES = bytes.maketrans(b" \t\r\f\v", b"\n\n\n\n\n")
+
+
+def _past_spaces(data: bytes, lo: int, end: int, most: int) -> int:
+    """Just after the (most+1)th whitespace byte before `end`, or `lo` when [lo, end) holds fewer: no
+    match ending at `end` with at most `most` whitespace bytes starts before it."""
+    seg = data[lo:end].translate(_SPACES_TO_NEWLINES)
+    at = len(seg)
+    for _ in range(most + 1):
+        at = seg.rfind(b"\n", 0, at)
+        if at < 0:
+            return lo
+    return lo + at + 1
