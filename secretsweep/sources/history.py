@@ -290,7 +290,8 @@ def _entries_naming(buf: mmap.mmap, ids: set[bytes]) -> Iterator[re.Match[bytes]
 
 
 def _path(raw: bytes) -> str:
-    return base.display_path(raw.decode("utf-8", "surrogateescape"))
+    """A path as reports and the store hold it (what `base.display_path` makes of git's text)."""
+    return raw.decode("utf-8", "replace")
 
 
 def _introduction(path: bytes, commit: re.Match[bytes]) -> Introduction:
