@@ -76,10 +76,7 @@ def audit(repo: history.Repo, detector: Detector, store: FindingsStore, *, branc
             yield from walk
             return
         log.start()
-        first: dict[BlobId, str] = {}  # a blob at two paths goes under the first
-        for bid, path in head.files:
-            first.setdefault(bid, path)
-        yield from first.items()
+        yield from head.files
         yield from ((bid, path) for bid, path in walk if bid not in head.blobs)
 
     def batches() -> Iterator[tuple[int, list[tuple[BlobId, str]]]]:

@@ -419,8 +419,8 @@ class HistorySource:
 
 @dataclass(frozen=True)
 class HeadTree:
-    """What HEAD holds: its files (blob id, path), the ids (which secrets are still there) and its
-    submodules' paths."""
+    """What HEAD holds: each blob once with the first path it is at, the ids (which secrets are still
+    there) and its submodules' paths."""
 
     files: tuple[tuple[BlobId, str], ...]
     submodules: tuple[str, ...]
@@ -434,13 +434,13 @@ def head_tree(repo: Repo) -> HeadTree:
     """HEAD's tree from one listing (empty without commits)."""
     if repo.head is None:
         return HeadTree((), ())
-    files: list[tuple[BlobId, str]] = []
+    files: dict[BlobId, str] = {}
     submodules: list[str] = []
     for entry in repo.git("ls-tree", "-r", "-z", "--full-tree", repo.head).split("\0"):
         meta, _, path = entry.partition("\t")
         fields = meta.split()
         if len(fields) == 3 and fields[1] == "blob":
-            files.append((BlobId(fields[2]), base.display_path(path)))
+            files.setdefault(BlobId(fields[2]), base.display_path(path))
         elif len(fields) == 3 and fields[1] == "commit":
             submodules.append(path)
-    return HeadTree(tuple(files), tuple(submodules))
+    return HeadTree(tuple(files.items()), tuple(submodules))
