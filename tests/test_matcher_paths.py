@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from secretsweep.core.detect import Detector
+from secretsweep.core.matcher import Matcher
 from secretsweep.rules import load_rules
 from tests.conftest import SAMPLES, fake_aws_key_id, fake_aws_secret, fake_token
 
@@ -109,6 +110,24 @@ def test_narrow_path_rules_have_their_own_database():
     gated = {HS.matcher.rules[i].rule.id for i in HS.matcher._gated}
     assert "config.dockerfile-secret" in gated
     assert "generic.password-config" not in gated  # its path is most files: gating would scan twice
+
+
+_GATE_PATHS = ["Dockerfile", "srv/Dockerfile.prod", "srv/app.dockerfile", "DOCKERFILE", "a/containerfile",
+               "deploy/values-prod.yaml", "values.yml", "x/values/app.yaml", "infra/main.tf", "v.tfvars.json",
+               "n.ipynb", "compose.yml", "docker-compose.override.yaml", ".pypirc", "a/.git-credentials",
+               "README.md", "src/app.py", "Dockerfile/notes.txt", "main.tf.bak", "caf\u00e9/Dockerfile",
+               "\u212aube/Dockerfile", "srv/DOC\u212aERFILE", "values.yaml\n", "Dockerfile\nREADME"]
+
+
+@pytest.mark.parametrize("matcher", [HS.matcher, Matcher(RULES, hyperscan_db=HS.matcher.serialize())],
+                         ids=["compiled", "loaded"])
+def test_the_path_gate_opens_exactly_where_a_gated_rule_applies(matcher):
+    # The gate is one hyperscan pass over the path; the rules' own path regexes are the reference.
+    assert matcher._path_db is not None
+    for path in _GATE_PATHS:
+        expected = any(matcher.rules[i].path.search(path) for i in matcher._gated)
+        assert matcher._gate_open(path) is expected, path
+    assert sum(matcher._gate_open(p) for p in _GATE_PATHS) >= 12
 
 
 @pytest.mark.parametrize(("pattern", "one_line"), [

@@ -241,7 +241,7 @@ class RawMatch:
 
 def ruleset_digest(rules: Sequence[Rule]) -> str:
     """Identifies a rule list for caching a compiled database."""
-    h = hashlib.sha256(b"matcher-v8\0")
+    h = hashlib.sha256(b"matcher-v9\0")
     for r in rules:
         h.update(f"{r.id}\0{r.pattern}\0{r.hyperscan}\0{'|'.join(r.keywords)}\0".encode())
     return h.hexdigest()[:32]
@@ -264,6 +264,10 @@ class Matcher:
         self._gated_db: Any = None
         self._gated_scratch: Any = None
         self._gate_cache: dict[str, bool] = {}
+        # The gated rules' path regexes as one hyperscan database: a path is judged in one pass, not seven
+        # regex searches (ansible's 37,000 paths: 0.09 s instead of 0.8 s).
+        self._path_db: Any = None
+        self._path_scratch: Any = None
         if use_hyperscan:
             self._init_hyperscan(hyperscan_db)
 
@@ -278,17 +282,21 @@ class Matcher:
                 always, offset = _unpack_ints(serialized, 0)
                 refused, offset = _unpack_ints(serialized, offset)
                 gated, offset = _unpack_ints(serialized, offset)
-                (main_size,), offset = _unpack_ints(serialized, offset)
+                sizes, offset = _unpack_ints(serialized, offset)
                 self._always, self._refused, self._gated = tuple(always), frozenset(refused), frozenset(gated)
-                self._db = hyperscan.loadb(serialized[offset : offset + main_size], hyperscan.HS_MODE_BLOCK)
+                main, gated_db, path_db = _split(serialized[offset:], sizes)
+                self._db = hyperscan.loadb(main, hyperscan.HS_MODE_BLOCK)
                 self._scratch = hyperscan.Scratch(self._db)
-                if self._gated:
-                    self._gated_db = hyperscan.loadb(serialized[offset + main_size :], hyperscan.HS_MODE_BLOCK)
+                if gated_db:
+                    self._gated_db = hyperscan.loadb(gated_db, hyperscan.HS_MODE_BLOCK)
                     self._gated_scratch = hyperscan.Scratch(self._gated_db)
+                if path_db:
+                    self._path_db = hyperscan.loadb(path_db, hyperscan.HS_MODE_BLOCK)
+                    self._path_scratch = hyperscan.Scratch(self._path_db)
                 self.from_cache = True
                 return
             except Exception:  # a stale or foreign cache entry: rebuild below
-                self._db = self._gated_db = None
+                self._db = self._gated_db = self._path_db = None
         # Judging a path rule compiles its path regex: done once here, then remembered in the cache.
         self._gated = frozenset(i for i, cr in enumerate(self.rules) if _narrow_path(cr.path))
         patterns = [i for i, cr in enumerate(self.rules) if cr.rule.hyperscan]
@@ -320,6 +328,21 @@ class Matcher:
         if self._gated:
             self._gated_db = self._compile(hyperscan, sorted(self._gated), wanted, hints=False)
             self._gated_scratch = hyperscan.Scratch(self._gated_db)
+            self._path_db = self._compile_paths(hyperscan)
+            if self._path_db is not None:
+                self._path_scratch = hyperscan.Scratch(self._path_db)
+
+    def _compile_paths(self, hyperscan: Any) -> Any:
+        """The gated rules' path regexes in prefilter mode (a superset of the paths they accept), or None
+        when hyperscan refuses one of them: the regexes then judge each path themselves."""
+        paths = [str(self.rules[i].rule.path) for i in sorted(self._gated)]  # gated rules all have one
+        try:
+            db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
+            db.compile(expressions=[p.encode() for p in paths], ids=list(range(len(paths))),
+                       elements=len(paths), flags=hyperscan.HS_FLAG_PREFILTER | hyperscan.HS_FLAG_SINGLEMATCH)
+        except Exception:
+            return None
+        return db
 
     def _compile(self, hyperscan: Any, members: list[int], patterns: set[int], *, hints: bool) -> Any:
         """One database of `members`: each rule's pattern where it can, else its keywords as literals (a
@@ -361,10 +384,9 @@ class Matcher:
             return None
         import hyperscan
 
-        main = hyperscan.dumpb(self._db)
-        gated = hyperscan.dumpb(self._gated_db) if self._gated_db is not None else b""
+        parts = [hyperscan.dumpb(db) if db is not None else b"" for db in (self._db, self._gated_db, self._path_db)]
         return (_pack_ints(self._always) + _pack_ints(sorted(self._refused)) + _pack_ints(sorted(self._gated))
-                + _pack_ints([len(main)]) + main + gated)
+                + _pack_ints([len(p) for p in parts]) + b"".join(parts))
 
     def _gate_open(self, path: str | None) -> bool:
         """Whether any rule of the gated database applies at `path` (remembered per path)."""
@@ -374,9 +396,19 @@ class Matcher:
         if known is None:
             if len(self._gate_cache) > 1 << 16:
                 self._gate_cache.clear()
-            paths = (self.rules[i].path for i in self._gated)
-            known = self._gate_cache[path] = any(p is not None and p.search(path) for p in paths)
+            known = self._gate_cache[path] = self._path_gated(path)
         return known
+
+    def _path_gated(self, path: str) -> bool:
+        # Hyperscan folds case in ASCII only, the regexes in all of Unicode: it may judge ASCII paths alone.
+        if self._path_db is not None and path.isascii():
+            hit: list[int] = []
+            self._path_db.scan(path.encode(), match_event_handler=lambda i, *_: hit.append(i),
+                               scratch=self._path_scratch)
+            if not hit:
+                return False
+        paths = (self.rules[i].path for i in self._gated)
+        return any(p is not None and p.search(path) for p in paths)
 
     def _candidates(self, data: bytes, path: str | None) -> tuple[dict[int, list[int] | None], set[str]]:
         """Rules that may match, each with the offsets where hyperscan saw a match end (None: confirm
@@ -478,6 +510,15 @@ def _narrow_path(path: regex.Pattern[str] | None) -> bool:
 
 def _pack_ints(values: Sequence[int]) -> bytes:
     return b"".join(v.to_bytes(4, "little") for v in (len(values), *values))
+
+
+def _split(data: bytes, sizes: Sequence[int]) -> list[bytes]:
+    """`data` cut into consecutive pieces of `sizes` bytes."""
+    out, at = [], 0
+    for size in sizes:
+        out.append(data[at : at + size])
+        at += size
+    return out
 
 
 def _unpack_ints(data: bytes, offset: int) -> tuple[list[int], int]:
