@@ -90,6 +90,40 @@ def test_window_context_covers_wide_lookaheads():
     assert spans(hs, data) == spans(pure, data) == [(rule.id, at, at + 24, None)]
 
 
+class _Spy:
+    """Stands in for a compiled pattern, noting each window searched with it."""
+
+    def __init__(self, pattern, kind, log):
+        self.pattern, self.kind, self.log = pattern, kind, log
+
+    def finditer(self, data, pos, endpos, **kwargs):
+        self.log.append((self.kind, endpos - pos, kwargs.get("timeout")))
+        return self.pattern.finditer(data, pos, endpos, **kwargs)
+
+
+def test_small_windows_are_searched_with_re_and_large_ones_with_regex_and_its_time_bound():
+    from secretsweep.core import matcher
+    from secretsweep.model import Rule
+
+    rule = Rule(id="test.windows", name="t", pattern=r"tok=(?P<secret>[a-z0-9 ]{8,6000})#")
+    hs = Detector([rule])
+    compiled = hs.matcher.rules[0]
+    assert compiled.fast is not None
+    log: list[tuple[str, int, float | None]] = []
+    compiled._regex, compiled._fast = _Spy(compiled.regex, "regex", log), _Spy(compiled.fast, "re", log)
+    small = b"x = 1\ntok=q7w2zr9kx4#\n"
+    large = b"x = 1\ntok=" + fake_token(6000, string.ascii_lowercase + string.digits + " ", seed=5).encode() + b"#\n"
+    for data in (small, large):
+        assert spans(hs, data) == spans(PURE_ONE(rule), data) == [(rule.id, 10, data.index(b"#"), None)]
+    assert [kind for kind, _, _ in log] == ["re", "regex"]
+    assert log[0][1] <= matcher.FAST_WINDOW < log[1][1]
+    assert log[1][2] == matcher.REGEX_TIMEOUT_S
+
+
+def PURE_ONE(rule):  # noqa: N802 - reads as the constant it stands beside
+    return Detector([rule], use_hyperscan=False)
+
+
 PATH_RULES = [r for r in RULES if r.path]
 
 

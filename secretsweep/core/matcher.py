@@ -1,9 +1,12 @@
-"""Two-stage matching: one hyperscan pass over all rules, then `regex` on the rules that fired.
+"""Two-stage matching: one hyperscan pass over all rules, then a regex on the rules that fired.
 
-Hyperscan compiles every pattern in prefilter mode, so it reports a superset of the blobs a
-rule can match; with single-match mode it reports each rule at most once per blob. The
-`regex` pass then runs only those rules over the blob and extracts the secret group. The
-pure-`regex` path runs every rule; both paths yield the same matches (a test holds them to it).
+Hyperscan compiles every pattern in prefilter mode, so it reports a superset of the places a rule
+can match end. The regex pass then runs only those rules, in small windows around those ends where
+the rule's matches are bounded (else over the whole blob), and extracts the secret group. The
+pure-`regex` path runs every rule over every blob; both paths yield the same matches (tests hold
+them to it). Small windows are searched with the standard library's `re` where a pattern compiles
+there: it starts a search several times faster than `regex`, whose time bound guards the searches
+that could run long.
 """
 
 from __future__ import annotations
@@ -32,6 +35,9 @@ WINDOW_PAD = 1
 MAX_SPACES = 32
 # Past this many hyperscan hits for one rule in one blob, one pass over the whole blob is cheaper.
 MAX_WINDOWS = 256
+# Windows up to this size are searched with `re` (no time bound; bounded patterns in this little text
+# cannot run long), larger ones and whole blobs with `regex` and its time bound.
+FAST_WINDOW = 4096
 # Hyperscan ids from here up are keyword literals standing in for rule (id - KEYWORD_ID).
 KEYWORD_ID = 1 << 20
 # Ids from here up are words hinting at encoded text (decode.HINTS, in order), found in the same pass.
@@ -45,6 +51,20 @@ def compile_pattern(pattern: str) -> regex.Pattern[bytes]:
     import regex
 
     return regex.compile(pattern.encode("utf-8"))
+
+
+def _compile_std(pattern: str, reference: regex.Pattern[bytes]) -> re.Pattern[bytes] | None:
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            compiled = re.compile(pattern.encode("utf-8"))
+    except (re.error, Warning, ValueError, OverflowError):
+        return None
+    if compiled.groups != reference.groups or compiled.groupindex != dict(reference.groupindex):
+        return None
+    return compiled
 
 
 def secret_group(compiled: regex.Pattern[bytes]) -> int | str:
@@ -186,7 +206,7 @@ class CompiledRule:
     """A rule with its regexes compiled on first use: with a cached hyperscan database, most rules
     never fire on a small scan, so most are never compiled."""
 
-    __slots__ = ("rule", "keywords", "_regex", "_group", "_path", "_reach")
+    __slots__ = ("rule", "keywords", "_regex", "_group", "_path", "_reach", "_fast")
 
     def __init__(self, rule: Rule) -> None:
         self.rule = rule
@@ -195,6 +215,7 @@ class CompiledRule:
         self._group: int | str = 0
         self._path: regex.Pattern[str] | None = None
         self._reach: Reach | None | bool = False  # False: not computed yet
+        self._fast: re.Pattern[bytes] | None | bool = False  # False: not compiled yet
 
     @property
     def regex(self) -> regex.Pattern[bytes]:
@@ -207,6 +228,14 @@ class CompiledRule:
     def group(self) -> int | str:
         self.regex  # noqa: B018 - compiling sets the group
         return self._group
+
+    @property
+    def fast(self) -> re.Pattern[bytes] | None:
+        """The pattern compiled by `re`, for small windows; None where `re` refuses it or might read it
+        otherwise (a warning), or names the groups differently."""
+        if self._fast is False:
+            self._fast = _compile_std(self.rule.pattern, self.regex)
+        return self._fast  # type: ignore[return-value]
 
     @property
     def path(self) -> regex.Pattern[str] | None:
@@ -471,15 +500,20 @@ class Matcher:
         # A window's end looks like the end of the text to `$` and lookaheads; a true match always
         # ends where hyperscan saw one end, so any other end is an artefact of the window.
         true_ends = set(ends) if ends is not None and windows != [(0, len(data))] else None
+        fast = cr.fast if true_ends is not None else None
+        group = cr.group
         for pos, endpos in windows:
-            for m in cr.regex.finditer(data, pos, endpos, timeout=REGEX_TIMEOUT_S):
-                start, end = m.span(cr.group)
-                if start < 0 or start == end or (m.start(), m.end()) in seen:
+            if fast is not None and endpos - pos <= FAST_WINDOW:
+                matches = fast.finditer(data, pos, endpos)
+            else:
+                matches = cr.regex.finditer(data, pos, endpos, timeout=REGEX_TIMEOUT_S)
+            for m in matches:
+                start, end = m.span(group)
+                span = m.span()
+                if start < 0 or start == end or span in seen or (true_ends is not None and span[1] not in true_ends):
                     continue
-                if true_ends is not None and m.end() not in true_ends:
-                    continue
-                seen.add((m.start(), m.end()))
-                found.append(RawMatch(index, start, end, m.start(), m.end()))
+                seen.add(span)
+                found.append(RawMatch(index, start, end, *span))
                 if len(found) >= MAX_MATCHES_PER_RULE:
                     return found
         return found
