@@ -141,6 +141,11 @@ class HistoryLog:
         self._other_refs = [] if branch else [r[2] for r in refs if "commit" not in r[:2]]
         self._kept: IO[bytes] | None = None
         self._commits = array("q")  # where each commit's record starts in the kept pass
+        # Each change record's blob id as its hash (this process's; the set of blobs seen has just made
+        # it), and where the record starts: which records name a blob with findings is then a look
+        # through two arrays rather than through the pass (ansible, 2,888 blobs: 0.33 -> 0.085 s).
+        self._keys = array("q")
+        self._changes = array("q")
         self.missing: list[str] = []  # objects the history names but the store lacks
         self.walk_error: str | None = None  # why git log stopped early, when it did
         self._counted: int | None = None  # commits, counted apart when git log stopped early
@@ -162,7 +167,10 @@ class HistoryLog:
                 blob = m["blob"]
                 if blob is None:
                     self._commits.append(at)
-                elif blob not in seen and m["mode"] != _GITLINK and blob.strip(b"0"):
+                    continue
+                self._keys.append(_key(blob))
+                self._changes.append(at)
+                if blob not in seen and m["mode"] != _GITLINK and blob.strip(b"0"):
                     seen.add(blob)
                     yield BlobId(blob.decode()), _path(m["path"])
         except SourceError as exc:
@@ -227,9 +235,15 @@ class HistoryLog:
             return {}
         kept.flush()
         found: dict[bytes, dict[bytes, int]] = {}
+        keys = {_key(b) for b in ids}
         with mmap.mmap(kept.fileno(), 0, access=mmap.ACCESS_READ) as buf:
-            for entry in _entries_naming(buf, ids):
-                commit = self._commits[bisect.bisect_right(self._commits, entry.start()) - 1]
+            for key, at in zip(self._keys, self._changes, strict=True):
+                if key not in keys:
+                    continue
+                entry = _RECORD.match(buf, at)
+                if entry is None or entry["blob"] not in ids:  # another blob with the same hash
+                    continue
+                commit = self._commits[bisect.bisect_right(self._commits, at) - 1]
                 found.setdefault(entry["blob"], {})[entry["path"]] = commit  # children first: the last is oldest
             return {BlobId(b.decode()): sorted((_introduction(p, _RECORD.match(buf, c)) for p, c in per_path.items()),
                                                key=lambda i: (i.date, i.path))
@@ -261,32 +275,9 @@ def _records(chunks: Iterable[bytes]) -> Iterator[tuple[int, re.Match[bytes]]]:
         offset += end
 
 
-# Compiling one blob id into a hyperscan database costs about as much as reading this many bytes of
-# the kept pass record by record (measured: 40 us per id, 120 MB/s).
-_ID_COST_BYTES = 5000
-
-
-def _entries_naming(buf: mmap.mmap, ids: set[bytes]) -> Iterator[re.Match[bytes]]:
-    """The change records in `buf` whose new blob is one of `ids`, in order."""
-    try:
-        import hyperscan
-    except ImportError:
-        hyperscan = None
-    if hyperscan is None or len(ids) * _ID_COST_BYTES > len(buf):
-        yield from (m for m in _RECORD.finditer(buf) if m["blob"] in ids)
-        return
-    literals = sorted(ids)
-    db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
-    db.compile(expressions=literals, ids=list(range(len(literals))), elements=len(literals))
-    ends: list[int] = []
-    db.scan(buf, match_event_handler=lambda _i, _s, end, _f, _c: ends.append(end))
-    for end in ends:
-        width = len(literals[0])
-        # ":<mode> <mode> <old id> <new id>": a record naming the blob as its new one starts here.
-        start = end - 2 * width - 16
-        m = _RECORD.match(buf, start) if start >= 0 else None
-        if m is not None and m["blob"] is not None and m.end("blob") == end:
-            yield m
+def _key(blob: bytes) -> int:
+    """A blob id's hash, which the walk's set of blobs seen has already computed (and bytes keep)."""
+    return hash(blob)
 
 
 def _path(raw: bytes) -> str:
