@@ -41,11 +41,14 @@ def hinted(data: bytes) -> set[str]:
     return {kind for kind, words in HINTS.items() if any(w in low for w in words)}
 
 
+_TEXT = bytes([*range(32, 127), 9, 10, 13])
+
+
 def _printable(data: bytes) -> bool:
     """Mostly text: what a config value or a token decodes to, not random bytes."""
     if not data:
         return False
-    text = sum(32 <= c < 127 or c in (9, 10, 13) for c in data)
+    text = len(data) - len(data.translate(None, _TEXT))  # deleting the text bytes counts them at C speed
     return text >= 0.95 * len(data)
 
 
