@@ -224,7 +224,7 @@ def check_rule(rule: Rule) -> list[str]:
 
 
 # Wall time, so it needs room for slower machines: the slowest built-in pattern (key.private-key, a
-# 16 kB block of any bytes) compiles in 0.5 s on one machine here and 0.9-1.05 s on a slower one.
+# 16 kB block of any bytes) took 0.9-1.05 s to compile on one of this project's machines under load.
 HYPERSCAN_BUDGET_S = 2.0
 
 

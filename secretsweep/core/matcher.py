@@ -35,8 +35,8 @@ WINDOW_PAD = 1
 MAX_SPACES = 32
 # Past this many hyperscan hits for one rule in one blob, one pass over the whole blob is cheaper.
 MAX_WINDOWS = 256
-# Windows up to this size are searched with `re` (no time bound; bounded patterns in this little text
-# cannot run long), larger ones and whole blobs with `regex` and its time bound.
+# Windows up to this size are searched with `re`, which has no time bound (a bounded pattern's
+# backtracking over a few kB stays bounded too), larger ones and whole blobs with `regex` and its bound.
 FAST_WINDOW = 4096
 # Hyperscan ids from here up are keyword literals standing in for rule (id - KEYWORD_ID).
 KEYWORD_ID = 1 << 20
