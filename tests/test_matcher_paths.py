@@ -106,7 +106,7 @@ def test_small_windows_are_searched_with_re_and_large_ones_with_regex_and_its_ti
     from secretsweep.model import Rule
 
     rule = Rule(id="test.windows", name="t", pattern=r"tok=(?P<secret>[a-z0-9 ]{8,6000})#")
-    hs = Detector([rule])
+    hs, pure = Detector([rule]), Detector([rule], use_hyperscan=False)
     compiled = hs.matcher.rules[0]
     assert compiled.fast is not None
     log: list[tuple[str, int, float | None]] = []
@@ -114,14 +114,10 @@ def test_small_windows_are_searched_with_re_and_large_ones_with_regex_and_its_ti
     small = b"x = 1\ntok=q7w2zr9kx4#\n"
     large = b"x = 1\ntok=" + fake_token(6000, string.ascii_lowercase + string.digits + " ", seed=5).encode() + b"#\n"
     for data in (small, large):
-        assert spans(hs, data) == spans(PURE_ONE(rule), data) == [(rule.id, 10, data.index(b"#"), None)]
+        assert spans(hs, data) == spans(pure, data) == [(rule.id, 10, data.index(b"#"), None)]
     assert [kind for kind, _, _ in log] == ["re", "regex"]
     assert log[0][1] <= matcher.FAST_WINDOW < log[1][1]
     assert log[1][2] == matcher.REGEX_TIMEOUT_S
-
-
-def PURE_ONE(rule):  # noqa: N802 - reads as the constant it stands beside
-    return Detector([rule], use_hyperscan=False)
 
 
 PATH_RULES = [r for r in RULES if r.path]
