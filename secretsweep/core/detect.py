@@ -59,6 +59,8 @@ class Detector:
 
     def _detect_plain(self, data: bytes, path: str | None) -> tuple[Detection, set[str]]:
         raw, timed_out, hints = self.matcher.scan(data, path)
+        if not raw:
+            return Detection([], timed_out), hints
         kept = [r for r in raw if self._passes(r, data, path)]
         kept = _drop_shadowed(kept, self.matcher.rules)
         kept.sort(key=lambda r: (r.start, r.index))

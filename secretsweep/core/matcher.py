@@ -445,24 +445,23 @@ class Matcher:
         keywords stood in for their pattern; the caller checks the others'."""
         if self._db is None:
             return dict.fromkeys(range(len(self.rules))), decode.hinted(data)
-        ends: dict[int, list[int]] = {}
-        keyword_hits: set[int] = set()
+        hits: list[tuple[int, int]] = []
+        self._db.scan(data, match_event_handler=_collect, scratch=self._scratch, context=hits)
+        if self._gate_open(path):
+            self._gated_db.scan(data, match_event_handler=_collect, scratch=self._gated_scratch, context=hits)
+        out: dict[int, list[int] | None] = dict.fromkeys(self._always)
         hints: set[str] = set()
-
-        def on_match(expr: int, _start: int, end: int, _flags: int, _ctx: object) -> None:
+        if not hits:  # most blobs: nothing more to sort out
+            return out, hints
+        ends: dict[int, list[int]] = {}
+        for expr, end in hits:
             if expr >= HINT_ID:
                 if expr - HINT_ID < len(_HINT_KINDS):
                     hints.add(_HINT_KINDS[expr - HINT_ID])
             elif expr >= KEYWORD_ID:
-                keyword_hits.add(expr - KEYWORD_ID)
+                out[expr - KEYWORD_ID] = None  # keywords standing in for a pattern: confirm everywhere
             else:
                 ends.setdefault(expr, []).append(end)
-
-        self._db.scan(data, match_event_handler=on_match, scratch=self._scratch)
-        if self._gate_open(path):
-            self._gated_db.scan(data, match_event_handler=on_match, scratch=self._gated_scratch)
-        out: dict[int, list[int] | None] = dict.fromkeys(self._always)
-        out.update(dict.fromkeys(keyword_hits))  # keywords standing in for a pattern: confirm everywhere
         out.update(ends)
         return out, hints
 
@@ -473,6 +472,8 @@ class Matcher:
         matches: list[RawMatch] = []
         timed_out: list[str] = []
         candidates, hints = self._candidates(data, path)
+        if not candidates:
+            return matches, timed_out, hints
         lowered: bytes | None = None
         for index in sorted(candidates):
             cr = self.rules[index]
@@ -517,6 +518,12 @@ class Matcher:
                 if len(found) >= MAX_MATCHES_PER_RULE:
                     return found
         return found
+
+
+def _collect(expr: int, _start: int, end: int, _flags: int, hits: list[tuple[int, int]]) -> None:
+    """Hyperscan's match callback: one made once, handed each scan's list as its context, instead of
+    a closure made per blob."""
+    hits.append((expr, end))
 
 
 # Bytes either side of a hit looked at for the rule's keywords before lower-casing the whole blob.
