@@ -120,6 +120,22 @@ def test_small_windows_are_searched_with_re_and_large_ones_with_regex_and_its_ti
     assert log[1][2] == matcher.REGEX_TIMEOUT_S
 
 
+def test_a_window_seen_before_is_not_searched_again_unless_what_its_search_sees_differs():
+    from secretsweep.model import Rule
+
+    # The window is the same 11 bytes in both blobs; only the byte before it, which the lookbehind reads, differs.
+    rule = Rule(id="test.window-memory", name="t", pattern=r"(?<![a-z])key(?P<secret>[0-9a-z]{8})")
+    hs, pure = Detector([rule]), Detector([rule], use_hyperscan=False)
+    compiled = hs.matcher.rules[0]
+    log: list[tuple[str, int, float | None]] = []
+    compiled._fast = _Spy(compiled.fast, "re", log)
+    before, after = b"=keyq7w2zr9k", b"akeyq7w2zr9k"
+    for data, searched in ((before, 1), (before, 1), (after, 2), (after, 2), (before, 2)):
+        assert spans(hs, data) == spans(pure, data)
+        assert len(log) == searched
+    assert spans(hs, before) == [(rule.id, 4, 12, None)] and spans(hs, after) == []
+
+
 PATH_RULES = [r for r in RULES if r.path]
 
 
