@@ -436,10 +436,9 @@ class Matcher:
     def _path_gated(self, path: str) -> bool:
         # Hyperscan folds case in ASCII only, the regexes in all of Unicode: it may judge ASCII paths alone.
         if self._path_db is not None and path.isascii():
-            hit: list[int] = []
-            self._path_db.scan(path.encode(), match_event_handler=lambda i, *_: hit.append(i),
-                               scratch=self._path_scratch)
-            if not hit:
+            hits: list[tuple[int, int]] = []
+            self._path_db.scan(path.encode(), match_event_handler=_collect, scratch=self._path_scratch, context=hits)
+            if not hits:
                 return False
         paths = (self.rules[i].path for i in self._gated)
         return any(p is not None and p.search(path) for p in paths)
