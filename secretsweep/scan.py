@@ -48,6 +48,7 @@ def _scan_source(source: BlobSource, detector: Detector, progress: Progress | No
     seen: set[BlobId] = set()
     with_hits: set[BlobId] = set()
     result = _PartResult([], [], 0, 0, 0, source.stats, Counter())
+    versioned = getattr(source, "versions", False)
     for blob, origin in source.blobs():
         if blob.id in seen:
             result.duplicates += 1
@@ -55,7 +56,7 @@ def _scan_source(source: BlobSource, detector: Detector, progress: Progress | No
                 result.origins.append((blob.id, origin))
             continue
         seen.add(blob.id)
-        detection = detector.detect(blob.data, origin.path)
+        detection = detector.detect(blob.data, origin.path, versioned=versioned)
         result.blobs += 1
         result.bytes += len(blob.data)
         if detection.timed_out:

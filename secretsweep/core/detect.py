@@ -31,10 +31,12 @@ class Detector:
         self.matcher = Matcher(rules, hyperscan_db=hyperscan_db, use_hyperscan=use_hyperscan)
         self._verdicts: dict[tuple[int, bytes], bool] = {}
 
-    def detect(self, data: bytes, path: str | None = None, *, decode_depth: int = 2) -> Detection:
+    def detect(self, data: bytes, path: str | None = None, *, decode_depth: int = 2,
+               versioned: bool = False) -> Detection:
         """Matches in `data`, and in base64, hex or percent-encoded text inside it (to `decode_depth`
-        levels), those reported at the encoded text's place."""
-        found, hints = self._detect_plain(data, path)
+        levels), those reported at the encoded text's place. `versioned`: `data` is the next version of
+        the file at `path`, searched by what changed (`Matcher.scan`)."""
+        found, hints = self._detect_plain(data, path, versioned)
         if decode_depth > 0 and hints:
             self._detect_encoded(data, path, decode_depth, hints, found)
         return found
@@ -57,8 +59,8 @@ class Detector:
                     preview=masked_line(data, start, end, f"{m.redacted} ({kind})")))
         found.matches.sort(key=lambda m: (m.start, m.rule_id))
 
-    def _detect_plain(self, data: bytes, path: str | None) -> tuple[Detection, set[str]]:
-        raw, timed_out, hints = self.matcher.scan(data, path)
+    def _detect_plain(self, data: bytes, path: str | None, versioned: bool = False) -> tuple[Detection, set[str]]:
+        raw, timed_out, hints = self.matcher.scan(data, path, versioned=versioned)
         if not raw:
             return Detection([], timed_out), hints
         kept = [r for r in raw if self._passes(r, data, path)]

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from secretsweep.core import decode
+from secretsweep.core.literals import required_literals
+from secretsweep.core.versions import Hit, Versions
 from secretsweep.model import Rule
 
 if TYPE_CHECKING:
@@ -44,6 +46,14 @@ _WINDOW_BYTES_KEPT = 16 << 20
 KEYWORD_ID = 1 << 20
 # Ids from here up are words hinting at encoded text (decode.HINTS, in order), found in the same pass.
 HINT_ID = 2 << 20
+# Ids from here up are literals of rule (id - PRESENCE_ID), whose matches can reach past _WIDE bytes.
+PRESENCE_ID = 3 << 20
+# Rules whose matches can be longer widen the margin around a new version's changes only in files
+# holding one of their literals (see `versions`).
+_WIDE = 2048
+_UNBOUNDED = 0xFFFFFFFF  # the reach of a rule whose matches have no bound
+# Bytes of files' last versions kept per matcher, to search only what the next version changed.
+_VERSION_BYTES_KEPT = 32 << 20
 _HINT_KINDS = [kind for kind, words in decode.HINTS.items() for _ in words]
 
 
@@ -272,7 +282,7 @@ class RawMatch:
 
 def ruleset_digest(rules: Sequence[Rule]) -> str:
     """Identifies a rule list for caching a compiled database."""
-    h = hashlib.sha256(b"matcher-v9\0")
+    h = hashlib.sha256(b"matcher-v10\0")
     for r in rules:
         h.update(f"{r.id}\0{r.pattern}\0{r.hyperscan}\0{'|'.join(r.keywords)}\0".encode())
     return h.hexdigest()[:32]
@@ -302,8 +312,15 @@ class Matcher:
         # regex searches (ansible's 37,000 paths: 0.09 s instead of 0.8 s).
         self._path_db: Any = None
         self._path_scratch: Any = None
+        # How far matches in the main database reach, for searching a file's versions (None: unbounded),
+        # and the reach of its wide rules by their literals' ids.
+        self._margin: int | None = None
+        self._wide: dict[int, int] = {}
+        self._versions: Versions | None = None
         if use_hyperscan:
             self._init_hyperscan(hyperscan_db)
+            if self._db is not None and self._margin is not None:
+                self._versions = Versions(self._margin, self._wide, _VERSION_BYTES_KEPT)
 
     # -- hyperscan --------------------------------------------------------------------------------
     def _init_hyperscan(self, serialized: bytes | None) -> None:
@@ -316,8 +333,12 @@ class Matcher:
                 always, offset = _unpack_ints(serialized, 0)
                 refused, offset = _unpack_ints(serialized, offset)
                 gated, offset = _unpack_ints(serialized, offset)
+                margin, offset = _unpack_ints(serialized, offset)
+                wide, offset = _unpack_ints(serialized, offset)
+                reaches, offset = _unpack_ints(serialized, offset)
                 sizes, offset = _unpack_ints(serialized, offset)
                 self._always, self._refused, self._gated = tuple(always), frozenset(refused), frozenset(gated)
+                self._margin, self._wide = (margin or [None])[0], dict(zip(wide, reaches, strict=True))
                 main, gated_db, path_db = _split(serialized[offset:], sizes)
                 self._db = hyperscan.loadb(main, hyperscan.HS_MODE_BLOCK)
                 self._scratch = hyperscan.Scratch(self._db)
@@ -331,6 +352,7 @@ class Matcher:
                 return
             except Exception:  # a stale or foreign cache entry: rebuild below
                 self._db = self._gated_db = self._path_db = None
+                self._margin, self._wide = None, {}
         # Judging a path rule compiles its path regex: done once here, then remembered in the cache.
         self._gated = frozenset(i for i, cr in enumerate(self.rules) if _narrow_path(cr.path))
         patterns = [i for i, cr in enumerate(self.rules) if cr.rule.hyperscan]
@@ -357,10 +379,10 @@ class Matcher:
         wanted = set(patterns)
         self._always = tuple(i for i, cr in enumerate(self.rules) if i not in wanted and not cr.keywords)
         ungated = [i for i in range(len(self.rules)) if i not in self._gated]
-        self._db = self._compile(hyperscan, ungated, wanted, hints=True)
+        self._db = self._compile(hyperscan, ungated, wanted, main=True)
         self._scratch = hyperscan.Scratch(self._db)
         if self._gated:
-            self._gated_db = self._compile(hyperscan, sorted(self._gated), wanted, hints=False)
+            self._gated_db = self._compile(hyperscan, sorted(self._gated), wanted, main=False)
             self._gated_scratch = hyperscan.Scratch(self._gated_db)
             self._path_db = self._compile_paths(hyperscan)
             if self._path_db is not None:
@@ -378,30 +400,49 @@ class Matcher:
             return None
         return db
 
-    def _compile(self, hyperscan: Any, members: list[int], patterns: set[int], *, hints: bool) -> Any:
+    def _compile(self, hyperscan: Any, members: list[int], patterns: set[int], *, main: bool) -> Any:
         """One database of `members`: each rule's pattern where it can, else its keywords as literals (a
-        hit then means confirming over the whole blob); a rule with neither is always confirmed."""
+        hit then means confirming over the whole blob); a rule with neither is always confirmed. The
+        main database also finds the decoding hints and, to search a file's versions by their changes,
+        reports every literal's place (not only its first) and the literals of its wide rules."""
         expressions: list[bytes] = []
         ids: list[int] = []
         flags: list[int] = []
+        once = 0 if main else hyperscan.HS_FLAG_SINGLEMATCH
+        margin: int | None = 0
+        if main:
+            self._wide = {}
         for i in members:
             cr = self.rules[i]
             if i in patterns:
                 expressions.append(cr.rule.pattern.encode())
                 ids.append(i)
                 flags.append(hyperscan.HS_FLAG_PREFILTER)
+                width = cr.reach.width if cr.reach is not None else None
+                literals = required_literals(cr.rule.pattern) if main and (width is None or width > _WIDE) else None
+                if literals:
+                    for literal, caseless in sorted(literals):
+                        expressions.append(re.escape(literal))
+                        ids.append(PRESENCE_ID + i)
+                        flags.append(hyperscan.HS_FLAG_CASELESS if caseless else 0)
+                    self._wide[PRESENCE_ID + i] = min(width or _UNBOUNDED, _UNBOUNDED)
+                else:
+                    margin = None if width is None or margin is None else max(margin, width)
             else:
                 # Short keywords in the database slow every scan, so only rules without a pattern
                 # there get theirs in; the others check keywords after their pattern fired.
                 for kw in cr.keywords:
                     expressions.append(re.escape(kw))
                     ids.append(KEYWORD_ID + i)
-                    flags.append(hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_SINGLEMATCH)
-        if hints:
+                    flags.append(hyperscan.HS_FLAG_CASELESS | once)
+                    margin = None if margin is None else max(margin, len(kw))
+        if main:
             for n, word in enumerate(w for words in decode.HINTS.values() for w in words):
                 expressions.append(re.escape(word))
                 ids.append(HINT_ID + n)
-                flags.append(hyperscan.HS_FLAG_CASELESS | hyperscan.HS_FLAG_SINGLEMATCH)
+                flags.append(hyperscan.HS_FLAG_CASELESS)
+                margin = None if margin is None else max(margin, len(word))
+            self._margin = margin
         if not expressions:  # hyperscan compiles nothing from nothing: a literal no blob holds
             expressions, ids, flags = [rb"\x00secretsweep-none\x00"], [HINT_ID + len(_HINT_KINDS)], [0]
         db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
@@ -419,8 +460,10 @@ class Matcher:
         import hyperscan
 
         parts = [hyperscan.dumpb(db) if db is not None else b"" for db in (self._db, self._gated_db, self._path_db)]
+        wide = sorted(self._wide)
         return (_pack_ints(self._always) + _pack_ints(sorted(self._refused)) + _pack_ints(sorted(self._gated))
-                + _pack_ints([len(p) for p in parts]) + b"".join(parts))
+                + _pack_ints([] if self._margin is None else [self._margin]) + _pack_ints(wide)
+                + _pack_ints([self._wide[w] for w in wide]) + _pack_ints([len(p) for p in parts]) + b"".join(parts))
 
     def _gate_open(self, path: str | None) -> bool:
         """Whether any rule of the gated database applies at `path` (remembered per path)."""
@@ -443,14 +486,22 @@ class Matcher:
         paths = (self.rules[i].path for i in self._gated)
         return any(p is not None and p.search(path) for p in paths)
 
-    def _candidates(self, data: bytes, path: str | None) -> tuple[dict[int, list[int] | None], set[str]]:
+    def _search(self, data: bytes | memoryview) -> list[Hit]:
+        hits: list[Hit] = []
+        self._db.scan(data, match_event_handler=_collect, scratch=self._scratch, context=hits)
+        return hits
+
+    def _candidates(self, data: bytes, path: str | None,
+                    versioned: bool) -> tuple[dict[int, list[int] | None], set[str]]:
         """Rules that may match, each with the offsets where hyperscan saw a match end (None: confirm
         over the whole blob), and the encodings the blob hints at. Keywords are checked for rules whose
         keywords stood in for their pattern; the caller checks the others'."""
         if self._db is None:
             return dict.fromkeys(range(len(self.rules))), decode.hinted(data)
-        hits: list[tuple[int, int]] = []
-        self._db.scan(data, match_event_handler=_collect, scratch=self._scratch, context=hits)
+        if versioned and path is not None and self._versions is not None:
+            hits = self._versions.hits(data, path, self._search)
+        else:
+            hits = self._search(data)
         if self._gate_open(path):
             self._gated_db.scan(data, match_event_handler=_collect, scratch=self._gated_scratch, context=hits)
         out: dict[int, list[int] | None] = dict.fromkeys(self._always)
@@ -459,6 +510,8 @@ class Matcher:
             return out, hints
         ends: dict[int, list[int]] = {}
         for expr, end in hits:
+            if expr >= PRESENCE_ID:
+                continue  # only there to widen a version's search
             if expr >= HINT_ID:
                 if expr - HINT_ID < len(_HINT_KINDS):
                     hints.add(_HINT_KINDS[expr - HINT_ID])
@@ -470,12 +523,15 @@ class Matcher:
         return out, hints
 
     # -- both paths -------------------------------------------------------------------------------
-    def scan(self, data: bytes, path: str | None = None) -> tuple[list[RawMatch], list[str], set[str]]:
+    def scan(self, data: bytes, path: str | None = None, *,
+             versioned: bool = False) -> tuple[list[RawMatch], list[str], set[str]]:
         """Raw matches of every rule in `data` (rule order, then position), the ids of rules abandoned
-        on this blob because their regex ran past the time bound, and the encodings it hints at."""
+        on this blob because their regex ran past the time bound, and the encodings it hints at.
+        `versioned`: `data` is the next version of the file at `path` (a history's, newest first), so
+        hyperscan searches only what changed since the last version seen there; the matches are the same."""
         matches: list[RawMatch] = []
         timed_out: list[str] = []
-        candidates, hints = self._candidates(data, path)
+        candidates, hints = self._candidates(data, path, versioned)
         if not candidates:
             return matches, timed_out, hints
         lowered: bytes | None = None

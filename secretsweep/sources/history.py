@@ -383,6 +383,8 @@ class HistorySource:
     """A batch of a history's blobs, each scanned under the path it was given with, read through the
     process's cat-file."""
 
+    versions = True  # a file's versions come one after another, newest first: search each by its changes
+
     def __init__(self, blobs: list[tuple[BlobId, str]], cat: CatFilePerProcess, *,
                  max_size: int = base.DEFAULT_MAX_SIZE) -> None:
         self.items = blobs
