@@ -193,3 +193,21 @@ def test_each_wide_rules_examples_hold_one_of_its_literals(rule):
         for m in regex.finditer(rule.pattern.encode(), text.encode()):
             held = m.group(0)
             assert any(re.search(re.escape(lit), held, re.I if caseless else 0) for lit, caseless in literals)
+
+
+def test_a_gated_files_versions_match_as_whole_and_the_memory_keeps_only_the_main_databases_hits(builtin):
+    versioned, whole = builtin
+    gated = {versioned.matcher.rules[i].rule.id for i in versioned.matcher._gated}
+    assert "config.dockerfile-secret" in gated
+    secret = fake_token(24, seed=7)
+    data = _filler(SMALLEST, 5) + f"\nENV DB_PASSWORD={secret}\n".encode() + _filler(10_000, 6)
+    for version in (data, data[:1000] + b"# edited\n" + data[1000:]):
+        got = versioned.detect(version, "Dockerfile", versioned=True).matches
+        expected = whole.detect(version, "Dockerfile").matches
+        assert [(m.rule_id, m.start) for m in got] == [(m.rule_id, m.start) for m in expected]
+        assert "config.dockerfile-secret" in {m.rule_id for m in got}
+    memory = versioned.matcher._versions
+    assert memory is not None
+    rules = versioned.matcher.rules
+    kept = {rules[e].rule.id for e, _ in memory._last["Dockerfile"][1] if e < len(rules)}
+    assert not kept & gated

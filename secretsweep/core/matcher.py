@@ -503,6 +503,7 @@ class Matcher:
         else:
             hits = self._search(data)
         if self._gate_open(path):
+            hits = [*hits]  # the versions' memory keeps the main database's hits, not these
             self._gated_db.scan(data, match_event_handler=_collect, scratch=self._gated_scratch, context=hits)
         out: dict[int, list[int] | None] = dict.fromkeys(self._always)
         hints: set[str] = set()
