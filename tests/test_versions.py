@@ -115,6 +115,7 @@ def test_memory_keeps_the_newest_files_within_its_budget():
 
 
 ANCHORED = Rule(id="test.anchored", name="t", pattern=r"(?m)^pass=(?P<secret>[a-z0-9]{6,12})$")
+_THREE = Detector([SHORT, WIDE, ANCHORED])
 _PIECES = [b"key0a1b2c3d", b"xkey0a1b2c3d", b"BEGINX", b"ENDX", b"pass=abc123", b"pass=abc123\n", b"\n", b"abcdefgh\n"]
 
 
@@ -122,9 +123,9 @@ _PIECES = [b"key0a1b2c3d", b"xkey0a1b2c3d", b"BEGINX", b"ENDX", b"pass=abc123", 
 @given(st.lists(st.tuples(st.floats(0, 1), st.integers(0, 200), st.sampled_from(_PIECES)), min_size=1, max_size=8),
        st.integers(0, 1000))
 def test_each_versions_hits_are_exactly_those_of_a_whole_search(edits, seed):
-    detector = Detector([SHORT, WIDE, ANCHORED])
-    memory, search = detector.matcher._versions, detector.matcher._search
-    assert memory is not None
+    matcher = _THREE.matcher
+    assert matcher._margin is not None
+    memory, search = Versions(matcher._margin, matcher._wide, 1 << 20), matcher._search
     wide = b"\nBEGINX" + b"abc\n" * 200 + b"ENDX\npass=abc123\n"
     data = _filler(SMALLEST + 5_000, seed) + wide + _filler(3_000, seed)
     memory.hits(data, "f", search)
