@@ -137,6 +137,22 @@ def test_each_versions_hits_are_exactly_those_of_a_whole_search(edits, seed):
         assert sorted(memory.hits(data, "f", search)) == sorted(search(data))
 
 
+def test_a_hit_ending_where_the_shared_start_ends_is_found_once():
+    # The versions differ first at byte 8,192, which the shared start's coarse measure finds exactly; a
+    # match ends there, and \\b after it sees a space in one version and a newline in the other.
+    matcher = _THREE.matcher
+    assert matcher._margin is not None
+    memory, search = Versions(matcher._margin, matcher._wide, 1 << 20), matcher._search
+    head = b"x" * 8180 + b" key0a1b2c3d"
+    assert len(head) == 8192
+    rest = _filler(SMALLEST, 9)
+    old, new = head + b" " + rest, head + b"\n" + rest
+    assert shared_prefix(new, old) == 8192
+    memory.hits(old, "f", search)
+    assert sorted(memory.hits(new, "f", search)) == sorted(search(new))
+    assert (0, 8192) in search(new)
+
+
 _EDITS = st.lists(st.tuples(st.sampled_from(["insert", "delete", "replace"]), st.floats(0, 1), st.integers(0, 9)),
                   min_size=1, max_size=6)
 
