@@ -92,40 +92,31 @@ class Versions:
 
 def shared_prefix(a: bytes, b: bytes) -> int:
     """How many bytes `a` and `b` share at their start, or up to _GRAIN fewer."""
-    most = min(len(a), len(b))
     view = memoryview(b)
-    done, step = 0, _FIRST_STEP
-    while True:  # compare ever longer stretches until one differs, then halve that one
-        end = min(most, done + step)
-        if not a.startswith(view[done:end], done):
-            break
-        if end == most:
-            return most
-        done, step = end, step * 2
-    while end - done > _GRAIN:
-        mid = (done + end) // 2
-        if a.startswith(view[done:mid], done):
-            done = mid
-        else:
-            end = mid
-    return done
+    return _shared(lambda lo, hi: a.startswith(view[lo:hi], lo), min(len(a), len(b)))
 
 
 def shared_suffix(a: bytes, b: bytes, most: int) -> int:
     """How many bytes (at most `most`) `a` and `b` share at their end, or up to _GRAIN fewer."""
     size_a, size_b = len(a), len(b)
     view = memoryview(b)
+    return _shared(lambda lo, hi: a.endswith(view[size_b - hi : size_b - lo], 0, size_a - lo), most)
+
+
+def _shared(alike: Callable[[int, int], bool], most: int) -> int:
+    """The longest n <= `most` (or up to _GRAIN less) with `alike(0, n)`, where `alike(lo, hi)` says whether
+    the bytes from `lo` to `hi` (counted from the start, or from the end) agree."""
     done, step = 0, _FIRST_STEP
-    while True:
+    while True:  # compare ever longer stretches until one differs, then halve that one
         end = min(most, done + step)
-        if not a.endswith(view[size_b - end : size_b - done], 0, size_a - done):
+        if not alike(done, end):
             break
         if end == most:
             return most
         done, step = end, step * 2
     while end - done > _GRAIN:
         mid = (done + end) // 2
-        if a.endswith(view[size_b - mid : size_b - done], 0, size_a - done):
+        if alike(done, mid):
             done = mid
         else:
             end = mid
