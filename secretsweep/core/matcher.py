@@ -409,7 +409,7 @@ class Matcher:
         ids: list[int] = []
         flags: list[int] = []
         once = 0 if main else hyperscan.HS_FLAG_SINGLEMATCH
-        margin: int | None = 0
+        reaches: list[int | None] = []  # how far each expression's matches reach, the wide rules' aside
         if main:
             self._wide = {}
         for i in members:
@@ -427,7 +427,7 @@ class Matcher:
                         flags.append(hyperscan.HS_FLAG_CASELESS if caseless else 0)
                     self._wide[PRESENCE_ID + i] = min(width or _UNBOUNDED, _UNBOUNDED)
                 else:
-                    margin = None if width is None or margin is None else max(margin, width)
+                    reaches.append(width)
             else:
                 # Short keywords in the database slow every scan, so only rules without a pattern
                 # there get theirs in; the others check keywords after their pattern fired.
@@ -435,14 +435,15 @@ class Matcher:
                     expressions.append(re.escape(kw))
                     ids.append(KEYWORD_ID + i)
                     flags.append(hyperscan.HS_FLAG_CASELESS | once)
-                    margin = None if margin is None else max(margin, len(kw))
+                    reaches.append(len(kw))
         if main:
             for n, word in enumerate(w for words in decode.HINTS.values() for w in words):
                 expressions.append(re.escape(word))
                 ids.append(HINT_ID + n)
                 flags.append(hyperscan.HS_FLAG_CASELESS)
-                margin = None if margin is None else max(margin, len(word))
-            self._margin = margin
+                reaches.append(len(word))
+            bounded = [r for r in reaches if r is not None]
+            self._margin = max(bounded, default=0) if len(bounded) == len(reaches) else None
         if not expressions:  # hyperscan compiles nothing from nothing: a literal no blob holds
             expressions, ids, flags = [rb"\x00secretsweep-none\x00"], [HINT_ID + len(_HINT_KINDS)], [0]
         db = hyperscan.Database(mode=hyperscan.HS_MODE_BLOCK)
