@@ -25,6 +25,7 @@ from measure import (  # noqa: E402
     find_tool,
     measure,
     print_table,
+    require,
 )
 
 
@@ -63,7 +64,7 @@ def main() -> None:
         return [sys.executable, "-m", "secretsweep", "scan", "--history", str(repo), "--store", str(store),
                 "-f", "json", "-q", "--min-confidence", args.min_confidence]
 
-    rows = [measure("secretsweep", ours, args.runs, count_json_findings, warmup=False)]
+    rows = [require(measure("secretsweep", ours, args.runs, count_json_findings, warmup=False))]
     if not args.no_peers:
         kf = find_tool("kingfisher", args.peers_bin)
         if kf:

@@ -23,6 +23,7 @@ from measure import (  # noqa: E402
     find_tool,
     measure,
     print_table,
+    require,
 )
 
 
@@ -47,9 +48,9 @@ def main() -> None:
     print(f"target: {target}")
     print(f"files scanned: {summary['blobs']}, {size_mb:.1f} MB, skipped: {summary['skipped']}")
 
-    rows: list[Measured] = [measure(
+    rows: list[Measured] = [require(measure(
         "secretsweep", [sys.executable, "-m", "secretsweep", "scan", target, "-f", "jsonl", "-q"], args.runs,
-        count_lines)]
+        count_lines))]
     if not args.no_peers:
         kf = find_tool("kingfisher", args.peers_bin)
         if kf:

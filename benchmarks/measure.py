@@ -57,6 +57,13 @@ def measure(name: str, argv: Sequence[str] | Callable[[], Sequence[str]], runs: 
     return Measured(name, statistics.median(walls), walls, max(peaks), found, code)
 
 
+def require(m: Measured) -> Measured:
+    """Our own run's figures, or exit: a run that failed (exit 2 or worse, no report) times nothing."""
+    if m.findings is None or m.code >= 2:
+        sys.exit(f"{m.name} failed (exit {m.code}, findings {m.findings}): is it installed for {sys.executable}?")
+    return m
+
+
 def count_json_findings(path: Path) -> int:
     return len(json.loads(path.read_text())["findings"])
 
