@@ -370,21 +370,27 @@ def cmd_scan_history(args: argparse.Namespace) -> int:
     from secretsweep.engine import build_detector
     from secretsweep.history_audit import audit, store_for
     from secretsweep.progress import ScanProgress
-    from secretsweep.sources.history import open_repo
+    from secretsweep.sources.history import HistoryLog, open_repo
 
     if args.show_secrets:
         raise UsageError("--show-secrets is not available with --history: the findings store keeps no plaintext")
     repo = open_repo(args.path)
-    rules = _load_rules(args)
-    detector = build_detector(rules, use_hyperscan=not args.no_hyperscan)
-    store = store_for(repo, args.store)
+    # Git orders the commits (~1 s for ansible's 67,000) before naming a blob: it does so while the rules load.
+    log = HistoryLog(repo, args.branch, args.since)
+    log.start()
     try:
-        with ScanProgress(not args.quiet, "history") as bar:
-            result = audit(repo, detector, store, branch=args.branch, since=args.since, max_size=args.max_file_size,
-                           jobs=args.jobs, progress=bar.update, on_total=bar.set_total,
-                           recurse_submodules=args.recurse_submodules)
+        rules = _load_rules(args)
+        detector = build_detector(rules, use_hyperscan=not args.no_hyperscan)
+        store = store_for(repo, args.store)
+        try:
+            with ScanProgress(not args.quiet, "history") as bar:
+                result = audit(repo, detector, store, branch=args.branch, since=args.since,
+                               max_size=args.max_file_size, jobs=args.jobs, progress=bar.update,
+                               on_total=bar.set_total, recurse_submodules=args.recurse_submodules, log=log)
+        finally:
+            store.close()
     finally:
-        store.close()
+        log.close()
     findings, decisions = _against_baseline(_visible(result.findings, args), args, repo.work_tree or repo.git_dir)
     summary = {**_summary(result.scan, len(findings)), "refs": result.refs, "commits": result.commits,
                "unique_blobs": result.unique_blobs, "new_blobs": result.new_blobs,

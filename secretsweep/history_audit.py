@@ -45,7 +45,9 @@ def store_for(repo: history.Repo, explicit: Path | None) -> FindingsStore:
 def audit(repo: history.Repo, detector: Detector, store: FindingsStore, *, branch: Sequence[str] = (),
           since: str | None = None, max_size: int, jobs: int | None = None,
           progress: scanner.Progress | None = None, on_total: scanner.Progress | None = None,
-          recurse_submodules: bool = False) -> AuditResult:
+          recurse_submodules: bool = False, log: history.HistoryLog | None = None) -> AuditResult:
+    """Audit `repo`'s history. `log`: its walk of `branch` and `since`, when the caller started it
+    early (git takes a moment to order the commits before naming a blob); the audit closes it."""
     started = time.perf_counter()
     notes: list[str] = []
     if store.message:
@@ -60,7 +62,7 @@ def audit(repo: history.Repo, detector: Detector, store: FindingsStore, *, branc
     if not store.use_ruleset(detector.matcher.digest):
         notes.append("the rules changed since the last scan: every blob is scanned again")
 
-    log = history.HistoryLog(repo, branch, since)
+    log = log or history.HistoryLog(repo, branch, since)
     reader = history.CatFilePerProcess(repo.git_dir)
     seen = store.seen_blobs()
     in_scope: set[BlobId] = set()
