@@ -92,6 +92,19 @@ def test_not_a_repository_and_bad_revision(run_cli, tmp_path, sample_repo):
     assert run_cli("scan", repo, "--since", "v1.0").code == 2  # --since needs --history
 
 
+def test_the_walk_started_before_the_rules_load_is_stopped_when_they_fail(run_cli, sample_repo, monkeypatch):
+    from secretsweep.sources import history
+
+    started, closed = [], []
+    real_start, real_close = history.HistoryLog.start, history.HistoryLog.close
+    monkeypatch.setattr(history.HistoryLog, "start", lambda self: started.append(self) or real_start(self))
+    monkeypatch.setattr(history.HistoryLog, "close", lambda self: closed.append(self) or real_close(self))
+    res = run_cli("scan", "--history", sample_repo("webapp"), "--only-rule", "no.such-rule")
+    assert res.code == 2 and res.err.count("\n") == 1
+    assert started and set(map(id, closed)) == set(map(id, started))
+    assert all(log._proc.poll() is not None for log in started)  # git is not left running
+
+
 def test_empty_repository(run_cli, tmp_path):
     git(tmp_path, "init", "-q")
     res = run_cli("scan", "--history", tmp_path, "-f", "json")
