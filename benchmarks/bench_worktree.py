@@ -19,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from measure import (  # noqa: E402
     Measured,
     count_betterleaks,
+    count_json_findings,
     count_lines,
     find_tool,
     measure,
@@ -49,8 +50,8 @@ def main() -> None:
     print(f"files scanned: {summary['blobs']}, {size_mb:.1f} MB, skipped: {summary['skipped']}")
 
     rows: list[Measured] = [require(measure(
-        "secretsweep", [sys.executable, "-m", "secretsweep", "scan", target, "-f", "jsonl", "-q"], args.runs,
-        count_lines))]
+        "secretsweep", [sys.executable, "-m", "secretsweep", "scan", target, "-f", "json", "-q"], args.runs,
+        count_json_findings))]
     if not args.no_peers:
         kf = find_tool("kingfisher", args.peers_bin)
         if kf:
