@@ -4,7 +4,8 @@ Betterleaks on the same repository in the same run when they are installed.
     python benchmarks/bench_history.py REPO [--runs 1] [--peers-bin /opt/peers/bin]
 
 Prints commits, unique blobs, unique blob bytes, wall time, MB/s, peak RSS and findings, and the
-ratios against the peers. Each secretsweep run uses a fresh findings store (a cold audit); the
+ratios against the peers. The tools take turns, one run each per round, so the machine's drift over
+the benchmark moves them alike. Each secretsweep run uses a fresh findings store (a cold audit); the
 compiled rule cache is warmed first so it measures scanning, not the one-time compile.
 """
 
@@ -19,11 +20,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from measure import (  # noqa: E402
+    Tool,
     count_betterleaks,
     count_json_findings,
     count_lines,
     find_tool,
-    measure,
+    measure_rounds,
     print_table,
     require,
 )
@@ -55,25 +57,28 @@ def main() -> None:
     print(f"commits: {commits}, unique blobs: {blobs}, unique blob bytes: {size / 1e6:.1f} MB")
 
     tmp = Path(tempfile.mkdtemp(prefix="secretsweep-bench-"))
-    # Warm the compiled-rule cache so the runs measure the audit itself.
-    subprocess.run([sys.executable, "-m", "secretsweep", "scan", str(Path(__file__).parent), "-q", "--no-baseline",
-                    "--min-confidence", args.min_confidence], capture_output=True)
+    # Warm the compiled-rule cache so the runs measure the audit itself (and stop now if ours cannot run).
+    warm = subprocess.run([sys.executable, "-m", "secretsweep", "scan", str(Path(__file__).parent), "-q", "-f", "json",
+                           "--no-baseline", "--min-confidence", args.min_confidence], capture_output=True, text=True)
+    if not warm.stdout.startswith("{"):
+        sys.exit(f"secretsweep does not run for {sys.executable}: {(warm.stderr.strip() or '?').splitlines()[-1]}")
 
     def ours() -> list[str]:
         store = tmp / f"store-{len(list(tmp.iterdir()))}.db"
         return [sys.executable, "-m", "secretsweep", "scan", "--history", str(repo), "--store", str(store),
                 "-f", "json", "-q", "--min-confidence", args.min_confidence]
 
-    rows = [require(measure("secretsweep", ours, args.runs, count_json_findings, warmup=False))]
+    tools = [Tool("secretsweep", ours, count_json_findings)]
     if not args.no_peers:
         kf = find_tool("kingfisher", args.peers_bin)
         if kf:
-            rows.append(measure("kingfisher", [kf, "scan", str(repo), "--no-validate", "-f", "jsonl", "-q"],
-                                args.runs, count_lines, warmup=False))
+            tools.append(Tool("kingfisher", [kf, "scan", str(repo), "--no-validate", "-f", "jsonl", "-q"], count_lines))
         bl = find_tool("betterleaks", args.peers_bin)
         if bl:
-            rows.append(measure("betterleaks", [bl, "git", str(repo), "--no-banner", "--exit-code", "0", "-o", "-",
-                                                "-l", "error"], args.runs, count_betterleaks, warmup=False))
+            tools.append(Tool("betterleaks", [bl, "git", str(repo), "--no-banner", "--exit-code", "0", "-o", "-",
+                                              "-l", "error"], count_betterleaks))
+    rows = measure_rounds(tools, args.runs, warmup=False)
+    require(rows[0])
     print_table(rows, size / 1e6)
 
 

@@ -37,24 +37,43 @@ def run_once(argv: Sequence[str], stdout_path: Path | None = None,
     return wall, usage.ru_maxrss / 1024, proc.returncode
 
 
+@dataclass
+class Tool:
+    name: str
+    argv: Sequence[str] | Callable[[], Sequence[str]]  # or a function giving each run its own (a fresh store)
+    count: Callable[[Path], int | None]  # findings in the tool's report
+    env: dict[str, str] | None = None
+
+
+def measure_rounds(tools: Sequence[Tool], runs: int, warmup: bool = True) -> list[Measured]:
+    """Each tool's median wall time over `runs` rounds, every round running each tool once in turn, so a
+    machine that drifts slower or faster during the benchmark moves them all alike (after one untimed
+    warm-up round that fills caches, unless told not to)."""
+    commands = [t.argv if callable(t.argv) else (lambda argv=t.argv: argv) for t in tools]
+    reports = [Path(f"/tmp/secretsweep-bench-{t.name}.out") for t in tools]
+    if warmup:
+        for t, command, report in zip(tools, commands, reports, strict=True):
+            run_once(command(), report, t.env)
+    timed: list[list[tuple[float, float, int]]] = [[] for _ in tools]  # (wall, peak, code) per run
+    for _ in range(runs):
+        for t, command, report, done in zip(tools, commands, reports, timed, strict=True):
+            done.append(run_once(command(), report, t.env))
+    return [Measured(t.name, statistics.median(w for w, _, _ in done), [w for w, _, _ in done],
+                     max(p for _, p, _ in done), _count(t.count, report), done[-1][2])
+            for t, report, done in zip(tools, reports, timed, strict=True)]
+
+
 def measure(name: str, argv: Sequence[str] | Callable[[], Sequence[str]], runs: int,
             count: Callable[[Path], int | None], env: dict[str, str] | None = None, warmup: bool = True) -> Measured:
-    """Median wall time over `runs` (after one untimed warm-up run that fills caches, unless told not to).
-    `argv` may be a function giving each run its own command line (a fresh store, say)."""
-    report = Path(f"/tmp/secretsweep-bench-{name}.out")
-    command = argv if callable(argv) else (lambda: argv)
-    if warmup:
-        run_once(command(), report, env)
-    walls, peaks, code = [], [], 0
-    for _ in range(runs):
-        wall, peak, code = run_once(command(), report, env)
-        walls.append(wall)
-        peaks.append(peak)
+    """One tool's median wall time over `runs` (see `measure_rounds`)."""
+    return measure_rounds([Tool(name, argv, count, env)], runs, warmup)[0]
+
+
+def _count(count: Callable[[Path], int | None], report: Path) -> int | None:
     try:
-        found = count(report)
+        return count(report)
     except Exception:
-        found = None
-    return Measured(name, statistics.median(walls), walls, max(peaks), found, code)
+        return None
 
 
 def require(m: Measured) -> Measured:
