@@ -116,6 +116,15 @@ def test_memory_keeps_the_newest_files_within_its_budget():
 
 ANCHORED = Rule(id="test.anchored", name="t", pattern=r"(?m)^pass=(?P<secret>[a-z0-9]{6,12})$")
 _THREE = Detector([SHORT, WIDE, ANCHORED])
+
+
+def _fresh_memory() -> tuple[Versions, versions.Search]:
+    """An empty memory of versions for the three-rule detector (built once), and its whole-blob search."""
+    matcher = _THREE.matcher
+    assert matcher._margin is not None
+    return Versions(matcher._margin, matcher._wide, 1 << 20), matcher._search
+
+
 _PIECES = [b"key0a1b2c3d", b"xkey0a1b2c3d", b"BEGINX", b"ENDX", b"pass=abc123", b"pass=abc123\n", b"\n", b"abcdefgh\n"]
 
 
@@ -123,9 +132,7 @@ _PIECES = [b"key0a1b2c3d", b"xkey0a1b2c3d", b"BEGINX", b"ENDX", b"pass=abc123", 
 @given(st.lists(st.tuples(st.floats(0, 1), st.integers(0, 200), st.sampled_from(_PIECES)), min_size=1, max_size=8),
        st.integers(0, 1000))
 def test_each_versions_hits_are_exactly_those_of_a_whole_search(edits, seed):
-    matcher = _THREE.matcher
-    assert matcher._margin is not None
-    memory, search = Versions(matcher._margin, matcher._wide, 1 << 20), matcher._search
+    memory, search = _fresh_memory()
     wide = b"\nBEGINX" + b"abc\n" * 200 + b"ENDX\npass=abc123\n"
     data = _filler(SMALLEST + 5_000, seed) + wide + _filler(3_000, seed)
     memory.hits(data, "f", search)
@@ -140,9 +147,7 @@ def test_each_versions_hits_are_exactly_those_of_a_whole_search(edits, seed):
 def test_a_hit_ending_where_the_shared_start_ends_is_found_once():
     # The versions differ first at byte 8,192, which the shared start's coarse measure finds exactly; a
     # match ends there, and \\b after it sees a space in one version and a newline in the other.
-    matcher = _THREE.matcher
-    assert matcher._margin is not None
-    memory, search = Versions(matcher._margin, matcher._wide, 1 << 20), matcher._search
+    memory, search = _fresh_memory()
     head = b"x" * 8180 + b" key0a1b2c3d"
     assert len(head) == 8192
     rest = _filler(SMALLEST, 9)
