@@ -223,6 +223,23 @@ async def test_baseline_changed_on_disk_is_merged(webapp, tmp_path):
 
 
 @sync
+async def test_the_poll_runs_on_its_own(webapp, tmp_path):
+    bl = tmp_path / "baseline.json"
+    app = make_app(webapp, bl)
+    app.poll_interval = 0.05
+    async with app.run_test(size=SIZE) as pilot:
+        fp = list(app.table.shown)[0]
+        other = Baseline.load(bl)
+        other.decide(Decision(fp, app.session.by_fp[fp].rule_id, Status.IGNORED, "why", "x", "t"))
+        other.save()
+        for _ in range(40):
+            await pilot.pause(0.05)
+            if app.session.status(fp) is Status.IGNORED:
+                break
+        assert "ignored 1" in screen_text(app)
+
+
+@sync
 async def test_tiny_terminal_says_so(webapp, tmp_path):
     bl = tmp_path / "b.json"
     app = make_app(webapp, bl)
@@ -310,6 +327,41 @@ async def test_ten_thousand_findings(tmp_path):
         assert on_disk(bl) == {}
         await pilot.press("x")
         assert app.table.row_count == 10_000
+
+
+@sync
+async def test_text_arriving_with_the_slash_goes_to_the_search(tmp_path):
+    # Pasted, or typed fast over a slow link: the keys come in one read, before "/" has been acted on.
+    # They must fill the box, never act as the table's keys ("c" would confirm the current finding).
+    from textual import events
+
+    bl = tmp_path / "b.json"
+    findings = synthetic(40)
+    session = TriageSession(findings, BaselineSink(Baseline.load(bl)))
+    app = TriageApp(session, lambda occ: (b"x = 'vvvvvvvv'\n", "python"), poll_interval=0)
+    async with app.run_test(size=SIZE) as pilot:
+        for key, char in [("slash", "/"), ("c", "c"), ("a", "a"), ("slash", "/"), ("r", "r"), ("u", "u"),
+                          ("l", "l"), ("e", "e"), ("full_stop", "."), ("3", "3")]:
+            event = events.Key(key, char)
+            event.set_sender(app)
+            app._driver.send_message(event)  # as the terminal driver does, without waiting in between
+        await pilot.pause(0.4)
+        await settle(pilot)
+        assert app.query_one("#search").value == "ca/rule.3"
+        assert not app.session.selected and not bl.exists()  # nothing selected, nothing decided
+
+
+@sync
+async def test_a_search_still_waiting_when_the_app_closes_is_dropped(tmp_path):
+    # The search waits for typing to pause. Closing the app removes the widgets first; a wait still
+    # running then must end with the search box, not look for it afterwards (seen as a crash on exit).
+    session = TriageSession(synthetic(40), BaselineSink(Baseline.load(tmp_path / "b.json")))
+    app = TriageApp(session, lambda occ: (b"x = 'vvvvvvvv'\n", "python"), poll_interval=0)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("slash", *"rule.3")
+        await app.query_one("#search").remove()  # what closing does to it, before the app's own timers stop
+        await pilot.pause(0.4)
+        assert app.table.row_count == 40
 
 
 # -- snapshots ------------------------------------------------------------------------------------

@@ -59,7 +59,9 @@ class TriageApp(App[None]):
         Binding("space", "toggle_select", "Select", key_display="spc"),
         Binding("a", "select_all", "Sel all"),
         Binding("r", "reveal", "Reveal"),
-        Binding("slash", "search", "Search", key_display="/"),
+        # A priority key: handled as it arrives, so text typed or pasted with it goes to the search box
+        # instead of reaching the table as keys (`c` confirms there). Inside the box it is a "/" again.
+        Binding("slash", "search", "Search", key_display="/", priority=True),
         Binding("F", "filters", "Filter"),
         Binding("m", "migrate", "Migrate"),
         Binding("question_mark", "help", "Help", key_display="?"),
@@ -117,8 +119,8 @@ class TriageApp(App[None]):
         self._apply_size()
         self.reload_table()
         self.table.focus()
-        if self.poll_interval > 0:
-            self.set_interval(self.poll_interval, self._poll)
+        if self.poll_interval > 0:  # owned by the table, like the search's wait: it stops with the widgets
+            self.table.set_interval(self.poll_interval, self._poll)
 
     def on_resize(self, event: Resize) -> None:
         if self._main_screen is not None:
@@ -334,13 +336,28 @@ class TriageApp(App[None]):
             return
         box = self.query_one("#search", Input)
         box.add_class("visible")
-        box.focus()
+        self.screen.set_focus(box)  # now: `focus()` would wait behind the keys that came with the "/"
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """"/" searches from the main screen's table only: inside the search box, or in a dialog's
+        field (a path), it is typed. None: listed in the footer, dimmed."""
+        if action == "search":
+            # `screen.focused`, not `has_focus`, which follows only once the focus event is handled
+            focused = self.screen.focused
+            return None if self.screen is not self._main_screen or (focused and focused.id == "search") else True
+        return True
 
     @on(Input.Changed, "#search")
-    def _search_changed(self, _event: Input.Changed) -> None:
+    def _search_changed(self, event: Input.Changed) -> None:
+        self._stop_search_timer()
+        # The box owns the wait, so it ends with the box: closing the app removes the widgets before the
+        # app's own timers stop, and a search firing in between would find no box.
+        self._search_timer = event.input.set_timer(0.15, self._apply_search)
+
+    def _stop_search_timer(self) -> None:
         if self._search_timer is not None:
             self._search_timer.stop()
-        self._search_timer = self.set_timer(0.15, self._apply_search)
+            self._search_timer = None
 
     def _apply_search(self) -> None:
         value = self.query_one("#search", Input).value.strip()
@@ -350,6 +367,7 @@ class TriageApp(App[None]):
 
     @on(Input.Submitted, "#search")
     def _search_submitted(self, _event: Input.Submitted) -> None:
+        self._stop_search_timer()  # applied now
         self._apply_search()
         box = self.query_one("#search", Input)
         if not box.value:
