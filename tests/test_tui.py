@@ -17,6 +17,7 @@ import pytest
 pytest.importorskip("textual")
 
 from rich.console import Console  # noqa: E402
+from textual import events  # noqa: E402
 
 from sample_repos.build import build  # noqa: E402
 from secretsweep.baseline import Baseline  # noqa: E402
@@ -333,8 +334,6 @@ async def test_ten_thousand_findings(tmp_path):
 async def test_text_arriving_with_the_slash_goes_to_the_search(tmp_path):
     # Pasted, or typed fast over a slow link: the keys come in one read, before "/" has been acted on.
     # They must fill the box, never act as the table's keys ("c" would confirm the current finding).
-    from textual import events
-
     bl = tmp_path / "b.json"
     findings = synthetic(40)
     session = TriageSession(findings, BaselineSink(Baseline.load(bl)))

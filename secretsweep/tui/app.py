@@ -339,8 +339,8 @@ class TriageApp(App[None]):
         self.screen.set_focus(box)  # now: `focus()` would wait behind the keys that came with the "/"
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """"/" searches from the main screen's table only: inside the search box, or in a dialog's
-        field (a path), it is typed. None: listed in the footer, dimmed."""
+        """The search key acts from the main screen's table only: inside the search box, or in a
+        dialog's field (a path), "/" is typed. None: listed in the footer, dimmed."""
         if action == "search":
             # `screen.focused`, not `has_focus`, which follows only once the focus event is handled
             focused = self.screen.focused
