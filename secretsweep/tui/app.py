@@ -342,10 +342,15 @@ class TriageApp(App[None]):
         """The search key acts from the main screen's table only: inside the search box, or in a
         dialog's field (a path), "/" is typed. None: listed in the footer, dimmed."""
         if action == "search":
-            # `screen.focused`, not `has_focus`, which follows only once the focus event is handled
-            focused = self.screen.focused
-            return None if self.screen is not self._main_screen or (focused and focused.id == "search") else True
+            return None if self.screen is not self._main_screen or self._typing_in_search() else True
         return True
+
+    def _typing_in_search(self) -> bool:
+        # `screen.focused`, not the box's `has_focus`, which follows only once the focus event is handled
+        # (a key in the same burst as "/" would still see the table focused); and no query, which would
+        # fail while the app closes.
+        focused = self.screen.focused
+        return focused is not None and focused.id == "search"
 
     @on(Input.Changed, "#search")
     def _search_changed(self, event: Input.Changed) -> None:
@@ -376,7 +381,7 @@ class TriageApp(App[None]):
 
     def action_escape(self) -> None:
         box = self.query_one("#search", Input)
-        if box.has_focus:
+        if self._typing_in_search():
             box.value = ""
             box.remove_class("visible")
             self._apply_search()
