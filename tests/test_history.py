@@ -233,18 +233,38 @@ def test_one_log_pass_names_every_blob_rev_list_names(tmp_path, sample_repo):
         assert log.commits == int(git(repo, "rev-list", "--all", "--count"))
 
 
-def test_records_survive_any_chunking(tmp_path):
+def test_the_walk_reads_every_record_in_any_chunking(tmp_path):
+    """The walk's output split at NULs gives what matching each record whole gives, however it arrives,
+    with paths that look like the start of a record."""
+    from array import array
+
     from secretsweep.sources import history
 
     repo = _tangled_repo(tmp_path)
+    for name in (":colon", "\x01odd", "new\nline", "\n:both"):
+        (repo / name).write_text(f"{name!r}\n")
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "odd names")
     raw = subprocess.run(["git", "-C", str(repo), "log", "--all", "--raw", "-z", "--no-abbrev", "--no-renames",
                           "--diff-merges=first-parent", history._LOG_FORMAT], capture_output=True, check=True).stdout
-    whole = [(at, m.group(0)) for at, m in history._records([raw])]
-    assert all(raw[at:].startswith(record) for at, record in whole)
-    for size in (1, 7, 64):
+    records = list(history._RECORD.finditer(raw))
+    expected_commits = [m.start() for m in records if m["blob"] is None]
+    changes = [m for m in records if m["blob"] is not None]
+    expected_named, seen = [], set()
+    for m in changes:
+        if m["blob"] not in seen and m["mode"] != b"160000" and m["blob"].strip(b"0"):
+            seen.add(m["blob"])
+            expected_named.append((m["blob"].decode(), m["path"].decode()))
+    assert {":colon", "\x01odd", "new\nline", "\n:both"} <= {p for _, p in expected_named}
+    assert len(expected_commits) == int(git(repo, "rev-list", "--all", "--count"))
+    for size in (1, 7, 64, len(raw)):
+        commits, keys, at = array("q"), array("q"), array("q")
         pieces = [raw[i : i + size] for i in range(0, len(raw), size)]
-        assert [(at, m.group(0)) for at, m in history._records(pieces)] == whole
-    assert b"".join(r for _, r in whole).count(b"\x01") == int(git(repo, "rev-list", "--all", "--count"))
+        named = [item for batch in history._new_blobs(pieces, set(), commits, keys, at) for item in batch]
+        assert named == expected_named, size
+        assert list(commits) == expected_commits, size
+        assert list(at) == [m.start() for m in changes], size
+        assert list(keys) == [hash(m["blob"]) for m in changes], size
 
 
 def test_a_secret_only_a_merge_wrote_has_the_merge_as_provenance(tmp_path, run_cli):
@@ -258,20 +278,26 @@ def test_a_secret_only_a_merge_wrote_has_the_merge_as_provenance(tmp_path, run_c
 
 
 def _introductions_read_record_by_record(log, wanted):
-    """The reference: every record of the kept pass read in order, the last (oldest) per blob and path."""
+    """The reference: every record of the kept pass read in order, the first committed per blob and path;
+    of equal dates one that is not a merge, then the later in the walk."""
     import mmap
 
     from secretsweep.sources import history
 
+    merges = set(git(log.repo.path, "rev-list", "--all", "--merges").encode().split())
     found, commit = {}, None
     with mmap.mmap(log._kept.fileno(), 0, access=mmap.ACCESS_READ) as buf:
         for m in history._RECORD.finditer(buf):
             if m["blob"] is None:
                 commit = m
             elif m["blob"].decode() in wanted:
-                found.setdefault(m["blob"].decode(), {})[m["path"]] = commit
-        return {b: sorted((history._introduction(p, c) for p, c in per_path.items()), key=lambda i: (i.date, i.path))
-                for b, per_path in found.items()}
+                per_path = found.setdefault(m["blob"].decode(), {})
+                held = per_path.get(m["path"])
+                rank = (int(commit["committed"]), commit["commit"] in merges)
+                if held is None or rank <= held[0]:
+                    per_path[m["path"]] = (rank, commit)
+        return {b: sorted((history._introduction(p, c) for p, (_, c) in per_path.items()),
+                          key=lambda i: (i.date, i.path)) for b, per_path in found.items()}
 
 
 @pytest.mark.parametrize("colliding", [False, True], ids=["ids", "every-key-alike"])
@@ -291,6 +317,35 @@ def test_provenance_from_the_walk_index_is_what_reading_every_record_finds(tmp_p
     assert len(fast) == len(every) - 2  # the tagged blob and the tagged tree's blob were never committed
     moved = next(i for intros in fast.values() for i in intros if i.path == "moved.txt")
     assert moved.commit == git(repo, "rev-parse", "side").strip()
+
+
+def test_a_skewed_clock_still_gives_the_oldest_introduction(tmp_path, monkeypatch, run_cli):
+    """Two branches write the same secret at one path. git walks newest first, and a child dated before
+    its parent makes it reach the 2015 commit after the 2010 one: the 2010 commit is still the oldest."""
+    repo = tmp_path / "skewed"
+    repo.mkdir()
+    secret = f'key = "{fake_aws_key_id(62)}"\n'
+
+    def commit(path: str, text: str, year: int) -> str:
+        (repo / path).write_text(text)
+        for who in ("AUTHOR", "COMMITTER"):
+            monkeypatch.setenv(f"GIT_{who}_DATE", f"{year}-01-01T00:00:00+00:00")
+        git(repo, "add", path)
+        git(repo, "commit", "-qm", str(year))
+        return git(repo, "rev-parse", "HEAD").strip()
+
+    git(repo, "init", "-q", "-b", "main")
+    commit("readme.txt", "root\n", 1990)
+    git(repo, "checkout", "-qb", "late")
+    commit("a.txt", secret, 2015)
+    commit("other.txt", "a child older than its parent\n", 2000)
+    git(repo, "checkout", "-qb", "early", "main")
+    early = commit("a.txt", secret, 2010)
+    order = git(repo, "log", "--all", "--format=%ad", "--date=format:%Y").split()
+    assert order.index("2010") < order.index("2015")  # the walk meets the older writer first
+    doc = audit(run_cli, repo)
+    (loc,) = next(f for f in doc["findings"] if f["rule"] == "aws.access-key-id")["locations"]
+    assert (loc["path"], loc["commit"], loc["date"]) == ("a.txt", early, "2010-01-01T00:00:00+00:00")
 
 
 def test_progress_total_is_given_once_the_walk_is_over(sample_repo, tmp_path, monkeypatch):
