@@ -375,7 +375,7 @@ def cmd_scan_history(args: argparse.Namespace) -> int:
     if args.show_secrets:
         raise UsageError("--show-secrets is not available with --history: the findings store keeps no plaintext")
     repo = open_repo(args.path)
-    # Git orders the commits (~0.7 s for ansible's 67,000) before naming a blob: it does so while the rules load.
+    # git starts its walk (reading the refs and the first commits) while the rules load.
     log = HistoryLog(repo, args.branch, args.since)
     log.start()
     try:

@@ -47,7 +47,7 @@ def audit(repo: history.Repo, detector: Detector, store: FindingsStore, *, branc
           progress: scanner.Progress | None = None, on_total: scanner.Progress | None = None,
           recurse_submodules: bool = False, log: history.HistoryLog | None = None) -> AuditResult:
     """Audit `repo`'s history. `log`: its walk of `branch` and `since`, when the caller started it
-    early (git takes a moment to order the commits before naming a blob); the audit closes it."""
+    early (git reads the refs and its first commits while the rules load); the audit closes it."""
     started = time.perf_counter()
     notes: list[str] = []
     if store.message:
@@ -71,8 +71,8 @@ def audit(repo: history.Repo, detector: Detector, store: FindingsStore, *, branc
     lanes = jobs or os.cpu_count() or 1
 
     def named() -> Iterator[tuple[BlobId, str]]:
-        """Every blob once: HEAD's first when the walk covers every ref (so the workers have them to
-        scan while git orders its commits by date), then the walk's."""
+        """Every blob once: HEAD's first when the walk covers every ref (the workers start on them at
+        once), then the walk's."""
         walk = log.blobs()
         if branch or since:
             yield from walk

@@ -189,8 +189,8 @@ class HistoryLog:
                 yield BlobId(sha), base.display_path(path)
 
     def start(self) -> None:
-        """Start git's walk now (ordering by date takes it a moment before the first blob) rather than
-        when `blobs` is first drawn from."""
+        """Start git's walk now rather than when `blobs` is first drawn from: git reads the refs and its
+        first commits meanwhile."""
         if self._proc is None and (self.repo.head is not None or self.refs):
             # git's own order (newest first as it walks, streamed at once): ordering every commit first
             # (--date-order) kept the first blob back 0.8 s on ansible, with a core idle meanwhile.
@@ -258,7 +258,7 @@ class HistoryLog:
                     for b, per_path in found.items()}
 
     def _first_of_equals(self, buf: mmap.mmap, tied: list[int]) -> Callable[[int], tuple[bool, int]]:
-        """How commits of one date rank, first first: one that wrote a blob before a merge that only brought
+        """How commits of one commit time rank, first first: one that wrote a blob before a merge that only brought
         it from its other parent (a side branch's tip may come first in git's walk), else the later in the
         walk (within a line of history, the nearer the root)."""
         merges: set[bytes] = set()
