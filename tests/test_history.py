@@ -233,6 +233,25 @@ def test_one_log_pass_names_every_blob_rev_list_names(tmp_path, sample_repo):
         assert log.commits == int(git(repo, "rev-list", "--all", "--count"))
 
 
+def test_a_sha256_repository(tmp_path, run_cli):
+    """Object ids of 64 hex digits: the walk finds each version and the commit that wrote it."""
+    repo = tmp_path / "sha256"
+    repo.mkdir()
+    git(repo, "init", "-q", "--object-format=sha256", "-b", "main")
+    (repo / "conf.py").write_text(f'key = "{fake_aws_key_id(63)}"\n')
+    git(repo, "add", ".")
+    git(repo, "commit", "-qm", "one")
+    first = git(repo, "rev-parse", "HEAD").strip()
+    (repo / "conf.py").write_text(f'key = "{fake_aws_key_id(63)}"\nmore = 1\n')
+    git(repo, "commit", "-qam", "two")
+    second = git(repo, "rev-parse", "HEAD").strip()
+    doc = audit(run_cli, repo)
+    (finding,) = [f for f in doc["findings"] if f["rule"] == "aws.access-key-id"]
+    assert sorted((loc["commit"], loc["in_head"]) for loc in finding["locations"]) == sorted(
+        [(first, False), (second, True)])
+    assert len(first) == 64 and doc["summary"]["unique_blobs"] == 2
+
+
 def test_the_walk_reads_every_record_in_any_chunking(tmp_path):
     """The walk's output split at NULs gives what matching each record whole gives, however it arrives,
     with paths that look like the start of a record."""
