@@ -298,7 +298,7 @@ def test_a_secret_only_a_merge_wrote_has_the_merge_as_provenance(tmp_path, run_c
 
 def _introductions_read_record_by_record(log, wanted):
     """The reference: every record of the kept pass read in order, the first committed per blob and path;
-    of equal dates one that is not a merge, then the later in the walk."""
+    of equal commit times one that is not a merge, then the later in the walk."""
     import mmap
 
     from secretsweep.sources import history
@@ -338,9 +338,9 @@ def test_provenance_from_the_walk_index_is_what_reading_every_record_finds(tmp_p
     assert moved.commit == git(repo, "rev-parse", "side").strip()
 
 
-def test_a_skewed_clock_still_gives_the_oldest_introduction(tmp_path, monkeypatch, run_cli):
+def test_a_skewed_clock_still_gives_the_first_committed(tmp_path, monkeypatch, run_cli):
     """Two branches write the same secret at one path. git walks newest first, and a child dated before
-    its parent makes it reach the 2015 commit after the 2010 one: the 2010 commit is still the oldest."""
+    its parent makes it reach the 2015 commit after the 2010 one: the 2010 commit is still the first."""
     repo = tmp_path / "skewed"
     repo.mkdir()
     secret = f'key = "{fake_aws_key_id(62)}"\n'
