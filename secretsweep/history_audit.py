@@ -113,7 +113,7 @@ def audit(repo: history.Repo, detector: Detector, store: FindingsStore, *, branc
 
     try:
         result = run_stream(batches(), open_batch, detector, jobs=lanes, progress=on_progress,
-                            parallel_from=PARALLEL_MIN_BLOBS // BATCH_BLOBS)
+                            parallel_from=PARALLEL_MIN_BLOBS // BATCH_BLOBS, regroup=_path_of)
         for oid in log.missing:
             result.skipped.skip(MISSING_OBJECT, oid)
         if log.walk_error:
@@ -163,6 +163,11 @@ def _submodule_findings(repo: history.Repo, subs: list[str], detector: Detector,
             occ = tuple(replace(o, origin=replace(o.origin, path=f"{sub}/{o.origin.path}")) for o in f.occurrences)
             found.append(replace(f, occurrences=occ))
     return found
+
+
+def _path_of(item: tuple[BlobId, str]) -> str:
+    """What a lane's queued blobs are sorted by once the walk is over: a file's versions side by side."""
+    return item[1]
 
 
 def _skipped_missing(stats: SkipStats) -> set[BlobId]:

@@ -71,3 +71,24 @@ def test_a_worker_that_dies_is_one_clear_error():
     with pytest.raises(SecretsweepError, match="stopped unexpectedly") as caught:
         run_stream(iter(work), MemorySource, DETECTOR, jobs=2, parallel_from=1)
     assert caught.value.exit_code == 70
+
+
+def test_once_all_batches_are_in_each_lane_is_sorted_but_its_next_batch():
+    from secretsweep.scan_stream import _Lanes
+
+    lanes = _Lanes(2, MemorySource, DETECTOR, None, regroup=lambda item: item[0])
+    walk = [("b", 1), ("a", 2), ("c", 3), ("a", 4), ("b", 5), ("a", 6), ("c", 7)]
+    lanes.lanes[0].extend([walk[:3], walk[3:5], walk[5:], [("z", 8)]])
+    lanes.lanes[1].extend([[("y", 9)], [("x", 10)]])  # too few to be worth sorting
+    lanes._regroup(lanes.regroup)
+    assert list(lanes.lanes[0]) == [walk[:3], [("a", 4), ("a", 6), ("b", 5)], [("c", 7), ("z", 8)]]
+    assert list(lanes.lanes[1]) == [[("y", 9)], [("x", 10)]]
+    # A worker whose lane is empty takes the fullest lane's last batch, the farthest from its owner's files.
+    lanes.lanes[1].clear()
+    assert lanes._next(1) == [("c", 7), ("z", 8)]
+
+
+def test_regrouped_lanes_still_scan_every_batch_once():
+    result = run_stream(iter(batches(40, 2)), MemorySource, DETECTOR, jobs=2, parallel_from=1,
+                        regroup=lambda item: item[0])
+    assert result.blobs == 40 and len(result.findings) == 40
