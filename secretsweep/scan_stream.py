@@ -72,7 +72,7 @@ def _worker(conn: Any) -> None:
 
 class _Lanes:
     """Hands batches to workers: the producer thread queues them by lane, the caller's thread sends each
-    free worker the next batch of its own lane (or of the fullest other lane) and collects results."""
+    free worker the next batch of its own lane (or the last of the fullest other lane) and collects results."""
 
     def __init__(self, jobs: int, open_batch: OpenBatch, detector: Detector, progress: Progress | None,
                  regroup: Callable[[Any], Any] | None = None) -> None:
