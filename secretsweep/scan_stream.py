@@ -110,10 +110,8 @@ class _Lanes:
                 if len(lane) < 3:
                     continue
                 size = max(len(batch) for batch in lane)
-                following = list(lane)[1:]
-                while len(lane) > 1:
-                    lane.pop()
-            items = sorted((item for batch in following for item in batch), key=key)
+                following = [lane.pop() for _ in range(len(lane) - 1)]
+            items = sorted((item for batch in reversed(following) for item in batch), key=key)
             with self.ready:
                 lane.extend(items[i : i + size] for i in range(0, len(items), size))
                 self.ready.notify()

@@ -308,7 +308,7 @@ def _new_blobs(chunks: Iterable[bytes], seen: set[bytes], commits: array[int], k
                 change_at(at + newline)
                 if blob not in seen and field[8:14] != _GITLINK and blob.strip(b"0"):
                     add(blob)
-                    named.append((blob.decode(), path.decode("utf-8", "replace")))  # (as `_path`)
+                    named.append((blob.decode(), _path(path)))
                 at, i = at + newline + len(field) + len(path) + 2, i + 2
             elif lead == b"\x01":  # a commit: "\x01<id>", author, email, date, commit time
                 if i + 5 > count:
