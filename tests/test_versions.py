@@ -14,7 +14,7 @@ from secretsweep.core import versions
 from secretsweep.core.detect import Detector
 from secretsweep.core.literals import required_literals
 from secretsweep.core.matcher import reach
-from secretsweep.core.versions import SMALLEST, Versions, shared_prefix, shared_suffix
+from secretsweep.core.versions import SMALLEST, SPLIT_FROM, Versions, shared_prefix, shared_suffix
 from secretsweep.engine import build_detector
 from secretsweep.model import Rule
 from secretsweep.rules import load_rules
@@ -142,6 +142,65 @@ def test_each_versions_hits_are_exactly_those_of_a_whole_search(edits, seed):
         if len(data) < SMALLEST:
             data += _filler(SMALLEST, seed)
         assert sorted(memory.hits(data, "f", search)) == sorted(search(data))
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.floats(0, 1), st.integers(0, 3000), st.sampled_from(_PIECES)), min_size=2, max_size=6),
+       st.integers(0, 1000))
+def test_a_large_files_versions_edited_in_several_places_keep_exactly_the_hits_of_a_whole_search(edits, seed):
+    # Long enough that the middle between the first and last edit is looked through for shared stretches;
+    # the wide rule's block sits inside it, so a shared stretch may hold its literal or cut through it.
+    memory, search = _fresh_memory()
+    wide = b"\nBEGINX" + b"abc\n" * 200 + b"ENDX\npass=abc123\nkey0a1b2c3d\n"
+    data = b"".join(_filler(SPLIT_FROM // 2, seed + i) + wide for i in range(6))
+    memory.hits(data, "f", search)
+    for where, cut, piece in edits:
+        at = int(where * len(data))
+        data = data[:at] + piece + data[at + cut :]
+        assert sorted(memory.hits(data, "f", search)) == sorted(search(data))
+
+
+def test_two_edits_far_apart_leave_the_middle_between_them_unsearched():
+    detector, whole = Detector([SHORT]), Detector([SHORT])
+    searched = _searched(detector)
+    key = b"\nkey" + fake_token(8, "abcdef0123", seed=3).encode() + b"\n"
+    first = _filler(30_000, 1) + key + _filler(3 * SPLIT_FROM, 2) + key + _filler(30_000, 3)
+    second = first[:20_000] + b"\nkeyq7w2zr9k one\n" + first[20_000 : len(first) - 20_000] + b"\nkeyz8x3yq0w two\n" \
+        + first[len(first) - 20_000 :]
+    for version in (first, second):
+        assert _raw(detector, version, "a.py", True) == _raw(whole, version, "a.py", False)
+    assert len(_raw(detector, second, "a.py", True)) == 4  # both planted keys, moved, and both new ones
+    assert searched[0] == len(first) and sum(searched[1:]) < len(second) // 10
+
+
+@pytest.mark.parametrize("edge", ["start", "stop"])
+def test_a_hit_whose_context_crosses_a_shared_stretchs_edge_is_searched_again(edge):
+    # Versions that differ near both ends and 8,192 bytes either side of the middle, where the coarse
+    # measure finds the shared stretch exactly. A key at the stretch's start or end matches in the last
+    # version only: its first byte (start) or the byte after it (stop, for \\b) is outside the stretch and
+    # differs. The margin is the key's own width, so its context reaches as far as the margin allows.
+    tight = Rule(id="test.tight", name="t", pattern=r"key(?P<secret>[0-9a-z]{8})\b")
+    search = Detector([tight]).matcher._search
+    width = reach(tight.pattern).width
+    memory = Versions(width, {}, 1 << 20)
+    size = 3 * SPLIT_FROM
+    start, stop = size // 2 - 8192, size // 2 + 8192
+    old = bytearray(_filler(size, 7)[:size].replace(b"key", b"kez"))
+    for at in (100, start - 1, stop, size - 100):
+        old[at] = ord("#")
+    if edge == "start":
+        old[start - 1 : start + width] = b"key0a1b2c3d "
+    else:
+        old[stop - width - 1 : stop + 1] = b" key0a1b2c3d "
+    new = bytearray(old)
+    for at in (100, start - 1, stop, size - 100):
+        new[at] = ord("z")
+    found: list[tuple[int, int, int]] = []
+    versions._shared_inside(bytes(new), bytes(old), 0, size, 0, size, found)
+    assert (start, stop, start) in found
+    assert search(bytes(old)) == [(0, start - 1 + width if edge == "start" else stop)]
+    memory.hits(bytes(old), "f", search)
+    assert memory.hits(bytes(new), "f", search) == search(bytes(new)) == []
 
 
 def test_a_hit_ending_where_the_shared_start_ends_is_found_once():
