@@ -3,6 +3,7 @@ matches and provenance, and return the findings for the blobs in scope."""
 
 from __future__ import annotations
 
+import functools
 import os
 import time
 import zlib
@@ -16,7 +17,7 @@ from secretsweep.model import BlobId, Finding
 from secretsweep.scan_stream import run_stream
 from secretsweep.sources import history
 from secretsweep.sources.base import MISSING_OBJECT, SkipStats
-from secretsweep.store import FindingsStore, default_path
+from secretsweep.store import FindingsStore, ProvenanceRow, default_path
 
 # Below this many new blobs, worker processes cost more than they save.
 PARALLEL_MIN_BLOBS = 2000
@@ -121,21 +122,12 @@ def audit(repo: history.Repo, detector: Detector, store: FindingsStore, *, branc
         skipped_ids = _skipped_missing(result.skipped)
         summary = {"refs": log.refs, "commits": log.commits, "unique_blobs": len(in_scope),
                    "new_blobs": len(todo), "bytes": result.bytes, "skipped": dict(result.skipped.counts)}
-        store.save_scan((b for b in todo if b not in skipped_ids), result.hits, summary)
         # Provenance only for blobs with matches, and only those not yet traced.
-        untraced = store.blobs_without_provenance()
-        intros = log.introductions(b for b, _ in untraced)
+        store.save_history((b for b in todo if b not in skipped_ids), result.hits, summary,
+                           functools.partial(_provenance, log), head.blobs)
     finally:
         reader.close()
         log.close()
-    rows = []
-    for bid, path in untraced:
-        found = intros.get(bid)
-        if found:
-            rows.extend((bid, i.path, i.commit, i.author, i.email, i.date) for i in found)
-        else:
-            rows.append((bid, path, None, None, None, None))
-    store.save_provenance(rows, head.blobs)
 
     findings = store.load_findings(only_blobs=in_scope)
     if recurse_submodules:
@@ -163,6 +155,20 @@ def _submodule_findings(repo: history.Repo, subs: list[str], detector: Detector,
             occ = tuple(replace(o, origin=replace(o.origin, path=f"{sub}/{o.origin.path}")) for o in f.occurrences)
             found.append(replace(f, occurrences=occ))
     return found
+
+
+def _provenance(log: history.HistoryLog, untraced: list[tuple[BlobId, str]]) -> list[ProvenanceRow]:
+    """Rows of the store's `appearances` for blobs with matches: every path each was written at, with the
+    commit that first did; a blob the walk did not name (a tag of a blob) keeps the path it was scanned at."""
+    intros = log.introductions(b for b, _ in untraced)
+    rows: list[ProvenanceRow] = []
+    for bid, path in untraced:
+        found = intros.get(bid)
+        if found:
+            rows.extend((bid, i.path, i.commit, i.author, i.email, i.date) for i in found)
+        else:
+            rows.append((bid, path, None, None, None, None))
+    return rows
 
 
 def _path_of(item: tuple[BlobId, str]) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 
 from secretsweep import localdir
@@ -20,6 +20,11 @@ from secretsweep.model import BlobId, Confidence, Finding, Match, Occurrence, Or
 SCHEMA_VERSION = 3
 STORE_DIR = localdir.LOCAL_DIR
 STORE_FILE = "findings.db"
+
+# A row of `appearances`: a blob, a path it was written at, and the commit, author, e-mail and date that first did.
+ProvenanceRow = tuple[BlobId, str, str | None, str | None, str | None, str | None]
+# Blobs with matches and no provenance yet (id, the path scanned at) -> their rows.
+Trace = Callable[[list[tuple[BlobId, str]]], Iterable[ProvenanceRow]]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -120,9 +125,11 @@ class FindingsStore:
             seen.update(ids.split("\n"))
         return seen
 
-    def save_scan(self, scanned: Iterable[BlobId], hits: Sequence[tuple[BlobId, Origin, list[Match]]],
-                  summary: Mapping[str, object], kind: str = "history") -> None:
-        """Record a scan's blobs and matches in one transaction: a crash leaves the store as it was."""
+    def save_history(self, scanned: Iterable[BlobId], hits: Sequence[tuple[BlobId, Origin, list[Match]]],
+                     summary: Mapping[str, object], trace: Trace, head: Iterable[str]) -> None:
+        """Record a history scan in one transaction, so a crash leaves the store as it was and the disk is
+        synced once: its blobs and matches; then the provenance `trace` gives for the blobs with matches
+        that have none yet (those of this scan, and any an earlier one left untraced); then HEAD's blobs."""
         now = time.time()
         with self._tx():
             ids = "\n".join(scanned)
@@ -135,43 +142,38 @@ class FindingsStore:
                 (m.fingerprint, bid, m.start, m.end, m.line, m.column, m.preview, m.allowed_by, m.confidence.value,
                  origin.path) for bid, origin, matches in hits for m in matches))
             self.db.execute("INSERT INTO scans (kind, started, summary) VALUES (?, ?, ?)",
-                            (kind, now, json.dumps(dict(summary), default=str)))
-
-    def blobs_with_matches(self) -> list[tuple[BlobId, str]]:
-        return [(BlobId(b), p) for b, p in self.db.execute("SELECT DISTINCT blob_id, path FROM matches")]
-
-    def blobs_without_provenance(self) -> list[tuple[BlobId, str]]:
-        return [(BlobId(b), p) for b, p in self.db.execute(
-            "SELECT DISTINCT m.blob_id, m.path FROM matches m LEFT JOIN appearances a ON a.blob_id = m.blob_id "
-            "WHERE a.blob_id IS NULL")]
-
-    def save_provenance(self, rows: Iterable[tuple[BlobId, str, str | None, str | None, str | None, str | None]],
-                        head: Iterable[str]) -> None:
-        with self._tx():
-            self.db.executemany("INSERT OR REPLACE INTO appearances VALUES (?, ?, ?, ?, ?, ?)", rows)
+                            ("history", now, json.dumps(dict(summary), default=str)))
+            untraced = [(BlobId(b), p) for b, p in self.db.execute(
+                "SELECT DISTINCT m.blob_id, m.path FROM matches m LEFT JOIN appearances a ON a.blob_id = m.blob_id "
+                "WHERE a.blob_id IS NULL")]
+            self.db.executemany("INSERT OR REPLACE INTO appearances VALUES (?, ?, ?, ?, ?, ?)", trace(untraced))
             self.db.execute("DELETE FROM head")
             self.db.executemany("INSERT OR IGNORE INTO head VALUES (?)", ((h,) for h in head))
 
     # -- reading -----------------------------------------------------------------------------------
     def load_findings(self, only_blobs: set[str] | None = None) -> list[Finding]:
         """Every finding in the store (or only those with a location in `only_blobs`), first seen first."""
-        appearances: dict[str, list[tuple[str, str | None, str | None, str | None, str | None]]] = {}
-        for bid, path, commit, author, email, date in self.db.execute("SELECT * FROM appearances"):
-            appearances.setdefault(bid, []).append((path, commit, author, email, date))
         head = {r[0] for r in self.db.execute("SELECT blob_id FROM head")}
         has_head = bool(head) or self.db.execute("SELECT 1 FROM scans LIMIT 1").fetchone() is not None
+        # Each blob's places, built once for all of its matches.
+        origins: dict[str, list[Origin]] = {}
+        for bid, path, commit, author, email, date in self.db.execute("SELECT * FROM appearances"):
+            in_head = (bid in head) if has_head else None
+            origins.setdefault(bid, []).append(Origin("history", path, commit, author, email, date, in_head))
+        confidences = {c.value: c for c in Confidence}
         rows: dict[str, list[Occurrence]] = {}
         best: dict[str, Confidence] = {}
         for fp, bid, start, end, line, col, preview, allowed, conf, path in self.db.execute(
                 'SELECT * FROM matches ORDER BY fingerprint, blob_id, start'):
             if only_blobs is not None and bid not in only_blobs:
                 continue
-            in_head = (bid in head) if has_head else None
-            places = appearances.get(bid) or [(path, None, None, None, None)]
-            for p, commit, author, email, date in places:
-                origin = Origin("history", p, commit, author, email, date, in_head)
-                rows.setdefault(fp, []).append(Occurrence(BlobId(bid), start, end, line, col, origin, preview, allowed))
-            c = Confidence(conf)
+            places = origins.get(bid)
+            if places is None:  # not traced (yet): the path it was scanned at
+                places = [Origin("history", path, in_head=(bid in head) if has_head else None)]
+            occurrences = rows.setdefault(fp, [])
+            for origin in places:
+                occurrences.append(Occurrence(BlobId(bid), start, end, line, col, origin, preview, allowed))
+            c = confidences[conf]
             if fp not in best or c.rank > best[fp].rank:
                 best[fp] = c
         findings = []
