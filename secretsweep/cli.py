@@ -367,18 +367,19 @@ def _report(findings: list[Finding], rules: list[Rule], summary: dict[str, Any],
 
 
 def cmd_scan_history(args: argparse.Namespace) -> int:
-    from secretsweep.engine import build_detector
-    from secretsweep.history_audit import audit, store_for
-    from secretsweep.progress import ScanProgress
     from secretsweep.sources.history import HistoryLog, open_repo
 
     if args.show_secrets:
         raise UsageError("--show-secrets is not available with --history: the findings store keeps no plaintext")
     repo = open_repo(args.path)
-    # git starts its walk (reading the refs and the first commits) while the rules load.
+    # git starts its walk (reading the refs and the first commits) while the rest is imported and the rules load.
     log = HistoryLog(repo, args.branch, args.since)
     log.start()
     try:
+        from secretsweep.engine import build_detector
+        from secretsweep.history_audit import audit, store_for
+        from secretsweep.progress import ScanProgress
+
         rules = _load_rules(args)
         detector = build_detector(rules, use_hyperscan=not args.no_hyperscan)
         store = store_for(repo, args.store)

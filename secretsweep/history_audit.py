@@ -3,8 +3,10 @@ matches and provenance, and return the findings for the blobs in scope."""
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
+import sqlite3
 import time
 import zlib
 from collections.abc import Iterator, Sequence
@@ -13,6 +15,7 @@ from pathlib import Path
 
 from secretsweep import scan as scanner
 from secretsweep.core.detect import Detector
+from secretsweep.errors import StoreError
 from secretsweep.model import BlobId, Finding
 from secretsweep.scan_stream import run_stream
 from secretsweep.sources import history
@@ -69,6 +72,8 @@ def audit(repo: history.Repo, detector: Detector, store: FindingsStore, *, branc
     in_scope: set[BlobId] = set()
     todo: list[BlobId] = []
     walked = total_given = False  # git's walk has named every blob; the progress total was given
+    staged: int | None = None  # the store's row of the new blobs' ids, written once the walk is over
+    saved = False
     lanes = jobs or os.cpu_count() or 1
 
     def named() -> Iterator[tuple[BlobId, str]]:
@@ -99,6 +104,9 @@ def audit(repo: history.Repo, detector: Detector, store: FindingsStore, *, branc
                 pending[lane] = []
         yield from ((lane, batch) for lane, batch in enumerate(pending) if batch)
         walked = True
+        nonlocal staged
+        if len(todo) >= PARALLEL_MIN_BLOBS:  # written while the workers scan, not after; a few are quick anyway
+            staged = store.stage_scanned(todo)
 
     def on_progress(blobs: int, size: int) -> None:
         # The total is known once the walk ends; a growing one would only make the ETA lie.
@@ -122,12 +130,20 @@ def audit(repo: history.Repo, detector: Detector, store: FindingsStore, *, branc
         skipped_ids = _skipped_missing(result.skipped)
         summary = {"refs": log.refs, "commits": log.commits, "unique_blobs": len(in_scope),
                    "new_blobs": len(todo), "bytes": result.bytes, "skipped": dict(result.skipped.counts)}
+        if staged is not None and skipped_ids:  # staged before the scan found them missing
+            store.drop_staged(staged)
+            staged = None
+        unstaged = (b for b in todo if b not in skipped_ids) if staged is None else ()
         # Provenance only for blobs with matches, and only those not yet traced.
-        store.save_history((b for b in todo if b not in skipped_ids), result.hits, summary,
-                           functools.partial(_provenance, log), head.blobs)
+        store.save_history(unstaged, result.hits, summary, functools.partial(_provenance, log), head.blobs,
+                           staged)
+        saved = True
     finally:
         reader.close()
         log.close()
+        if staged is not None and not saved:
+            with contextlib.suppress(sqlite3.Error, StoreError):
+                store.drop_staged(staged)
 
     findings = store.load_findings(only_blobs=in_scope)
     if recurse_submodules:

@@ -8,6 +8,8 @@ It never holds a plaintext secret. WAL mode and a busy timeout let two scans sha
 from __future__ import annotations
 
 import json
+import os
+import socket
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -17,7 +19,7 @@ from secretsweep import localdir
 from secretsweep.errors import StoreError
 from secretsweep.model import BlobId, Confidence, Finding, Match, Occurrence, Origin, Severity
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 STORE_DIR = localdir.LOCAL_DIR
 STORE_FILE = "findings.db"
 
@@ -31,6 +33,10 @@ CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 -- Each scan's blob ids in one row, one per line: a history's 150,000 ids written in a millisecond,
 -- where a row per id took 0.3 s at the end of every audit.
 CREATE TABLE IF NOT EXISTS scanned (id INTEGER PRIMARY KEY AUTOINCREMENT, blob_ids TEXT NOT NULL);
+-- A running scan's ids, written while it scans (see `stage_scanned`): not seen until its save deletes
+-- the row here, and forgotten if the process that wrote them is gone.
+CREATE TABLE IF NOT EXISTS pending (
+    scanned_id INTEGER PRIMARY KEY, host TEXT NOT NULL, pid INTEGER NOT NULL, started REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS findings (
     fingerprint TEXT PRIMARY KEY, rule_id TEXT NOT NULL, redacted TEXT NOT NULL, preview TEXT NOT NULL,
     severity TEXT NOT NULL, confidence TEXT NOT NULL, first_seen REAL NOT NULL);
@@ -114,24 +120,67 @@ class FindingsStore:
         if row and row[0] == digest:
             return True
         with self._tx():
-            for table in ("scanned", "matches", "findings", "appearances"):
+            for table in ("scanned", "pending", "matches", "findings", "appearances"):
                 self.db.execute(f"DELETE FROM {table}")
             self.db.execute("INSERT OR REPLACE INTO meta VALUES ('ruleset', ?)", (digest,))
         return row is None
 
     def seen_blobs(self) -> set[str]:
+        """The blobs that finished scans have scanned (after forgetting those of scans that died)."""
+        self._forget_abandoned()
         seen: set[str] = set()
-        for (ids,) in self.db.execute("SELECT blob_ids FROM scanned"):
+        for (ids,) in self.db.execute("SELECT blob_ids FROM scanned WHERE id NOT IN (SELECT scanned_id FROM pending)"):
             seen.update(ids.split("\n"))
         return seen
 
+    def stage_scanned(self, scanned: Iterable[BlobId]) -> int | None:
+        """Write a running scan's blob ids ahead of its save, which then only marks them seen: a history's
+        150,000 ids are written while the workers still scan, not after (ansible: 0.1 s off the end). On a
+        connection of its own, so from any thread. The row's id, or None when there are no ids or the
+        store cannot take them now (the save then writes them)."""
+        ids = "\n".join(scanned)
+        if not ids:
+            return None
+        try:
+            db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+            try:
+                with _Transaction(db):
+                    row = db.execute("INSERT INTO scanned (blob_ids) VALUES (?)", (ids,)).lastrowid
+                    db.execute("INSERT INTO pending VALUES (?, ?, ?, ?)", (row, socket.gethostname(), os.getpid(),
+                                                                           time.time()))
+            finally:
+                db.close()
+        except sqlite3.Error:
+            return None
+        return row
+
+    def drop_staged(self, staged: int) -> None:
+        """Forget ids staged for a scan that stopped before its save."""
+        with self._tx():
+            self.db.execute("DELETE FROM scanned WHERE id = ?", (staged,))
+            self.db.execute("DELETE FROM pending WHERE scanned_id = ?", (staged,))
+
+    def _forget_abandoned(self) -> None:
+        """Drop the staged ids of scans whose process is gone (on this host), or a day old (on another)."""
+        host, now = socket.gethostname(), time.time()
+        gone = [(row,) for row, on, pid, started in self.db.execute("SELECT * FROM pending")
+                if (on == host and not _alive(pid)) or now - started > _ABANDONED_AFTER_S]
+        if gone:
+            with self._tx():
+                self.db.executemany("DELETE FROM scanned WHERE id = ?", gone)
+                self.db.executemany("DELETE FROM pending WHERE scanned_id = ?", gone)
+
     def save_history(self, scanned: Iterable[BlobId], hits: Sequence[tuple[BlobId, Origin, list[Match]]],
-                     summary: Mapping[str, object], trace: Trace, head: Iterable[str]) -> None:
+                     summary: Mapping[str, object], trace: Trace, head: Iterable[str], staged: int | None = None
+                     ) -> None:
         """Record a history scan in one transaction, so a crash leaves the store as it was and the disk is
-        synced once: its blobs and matches; then the provenance `trace` gives for the blobs with matches
-        that have none yet (those of this scan, and any an earlier one left untraced); then HEAD's blobs."""
+        synced once: its blobs (`scanned`, and those `stage_scanned` wrote as `staged`) and matches; then the
+        provenance `trace` gives for the blobs with matches that have none yet (those of this scan, and any
+        an earlier one left untraced); then HEAD's blobs."""
         now = time.time()
         with self._tx():
+            if staged is not None:
+                self.db.execute("DELETE FROM pending WHERE scanned_id = ?", (staged,))
             ids = "\n".join(scanned)
             if ids:
                 self.db.execute("INSERT INTO scanned (blob_ids) VALUES (?)", (ids,))
@@ -193,6 +242,20 @@ class FindingsStore:
 
     def _tx(self) -> _Transaction:
         return _Transaction(self.db)
+
+
+# Staged ids older than this are a dead scan's, wherever it ran.
+_ABANDONED_AFTER_S = 24 * 3600
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # another user's process
+        return True
+    return True
 
 
 class _Transaction:

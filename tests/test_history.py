@@ -144,6 +144,53 @@ def test_older_store_is_rebuilt_with_a_message(sample_repo, run_cli, tmp_path):
     assert FindingsStore(old).last_summary() is not None
 
 
+def test_ids_staged_during_a_scan_are_seen_only_once_it_is_saved(tmp_path):
+    store = FindingsStore(tmp_path / "s.db")
+    staged = store.stage_scanned(["a" * 40, "b" * 40])
+    assert staged is not None and store.seen_blobs() == set()  # a running scan's: not seen, not forgotten
+    store.save_history(["c" * 40], [], {}, lambda untraced: [], [], staged)
+    assert store.seen_blobs() == {"a" * 40, "b" * 40, "c" * 40}
+    assert store.db.execute("SELECT COUNT(*) FROM pending").fetchone()[0] == 0
+
+
+def test_ids_staged_by_a_scan_that_died_are_forgotten(tmp_path):
+    import os
+    import sys
+
+    path = tmp_path / "s.db"
+    died = subprocess.run([sys.executable, "-c", "import os, sys\nfrom pathlib import Path\n"
+                           "from secretsweep.store import FindingsStore\n"
+                           f"FindingsStore(Path(sys.argv[1])).stage_scanned(['{'a' * 40}'])\nos._exit(9)", str(path)])
+    assert died.returncode == 9
+    store = FindingsStore(path)
+    live = store.stage_scanned(["b" * 40])  # this process's own: kept
+    assert store.db.execute("SELECT COUNT(*) FROM pending").fetchone()[0] == 2
+    assert store.seen_blobs() == set()
+    assert store.db.execute("SELECT scanned_id, pid FROM pending").fetchall() == [(live, os.getpid())]
+    assert store.db.execute("SELECT COUNT(*) FROM scanned").fetchone()[0] == 1
+
+
+def test_a_history_scan_that_fails_before_its_save_leaves_no_ids_behind(sample_repo, run_cli, tmp_path, monkeypatch):
+    from secretsweep import history_audit
+    from secretsweep.errors import StoreError
+
+    def fail(*_: object, **__: object) -> None:
+        raise StoreError("disk full")
+
+    staged: list[int | None] = []
+    stage = FindingsStore.stage_scanned
+    monkeypatch.setattr(history_audit, "PARALLEL_MIN_BLOBS", 1)  # stage even a sample repository's few blobs
+    monkeypatch.setattr(FindingsStore, "stage_scanned", lambda self, ids: staged.append(stage(self, ids)) or staged[-1])
+    monkeypatch.setattr(FindingsStore, "save_history", fail)
+    store = tmp_path / "s.db"
+    res = run_cli("scan", "--history", sample_repo("webapp"), "--store", store)
+    assert res.code == 2 and "disk full" in res.err
+    assert staged and staged[0] is not None
+    with sqlite3.connect(store) as db:
+        assert db.execute("SELECT COUNT(*) FROM scanned").fetchone()[0] == 0
+        assert db.execute("SELECT COUNT(*) FROM pending").fetchone()[0] == 0
+
+
 def test_missing_object_is_skipped_and_named(run_cli, tmp_path):
     (tmp_path / "a.txt").write_text(f"token = {fake_token(30, seed=8)}\n")
     (tmp_path / "b.py").write_text(f'KEY = "{fake_aws_key_id(8)}"\n')
@@ -156,6 +203,26 @@ def test_missing_object_is_skipped_and_named(run_cli, tmp_path):
     assert res.code == 1  # the other blob is still scanned
     assert "missing or corrupt object" in res.err and blob in res.err
     assert "Traceback" not in res.err
+
+
+@pytest.mark.parametrize("staged", [False, True])
+def test_a_missing_object_is_not_remembered_as_scanned(run_cli, tmp_path, monkeypatch, staged):
+    # Staged: the ids were written as the walk ended, before the scan found one missing.
+    from secretsweep import history_audit
+
+    if staged:
+        monkeypatch.setattr(history_audit, "PARALLEL_MIN_BLOBS", 1)
+    (tmp_path / "a.txt").write_text("nothing here\n")
+    (tmp_path / "b.txt").write_text("nor here\n")
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "add", ".")
+    git(tmp_path, "commit", "-qm", "x")
+    missing, kept = (git(tmp_path, "rev-parse", f"HEAD:{name}").strip() for name in ("a.txt", "b.txt"))
+    (tmp_path / ".git" / "objects" / missing[:2] / missing[2:]).unlink()
+    store = tmp_path / "s.db"
+    assert run_cli("scan", "--history", tmp_path, "--store", store).code == 0
+    seen = FindingsStore(store).seen_blobs()
+    assert kept in seen and missing not in seen
 
 
 def test_lfs_pointer_and_huge_blob_are_skipped(run_cli, tmp_path):
