@@ -45,7 +45,6 @@ CREATE TABLE IF NOT EXISTS matches (
     line INTEGER NOT NULL, col INTEGER NOT NULL, preview TEXT NOT NULL, allowed_by TEXT,
     confidence TEXT NOT NULL, path TEXT NOT NULL,
     PRIMARY KEY (fingerprint, blob_id, start));
-CREATE INDEX IF NOT EXISTS matches_blob ON matches (blob_id);
 CREATE TABLE IF NOT EXISTS appearances (
     blob_id TEXT NOT NULL, path TEXT NOT NULL, commit_id TEXT, author TEXT, email TEXT, date TEXT,
     PRIMARY KEY (blob_id, path));
