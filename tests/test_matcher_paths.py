@@ -238,7 +238,7 @@ def test_windows_start_past_the_whitespace_a_match_cannot_hold():
     bounds = reach(rule.pattern)
     assert bounds is not None and bounds.spaces == 16 and not bounds.one_line
     value = fake_token(18, string.ascii_letters + string.digits, seed=21)
-    filler = "a b c d e f g h i j k l m n o p q r s t u v w x y z " * 4
+    filler = "a b c d e f g h i j k l m n o p q r s t u v w x y z " * 8  # more than a match-width before the hit
     data = f'{filler}\nconfig.password   =\n   "{value}"\n{filler}'.encode()
     end = data.index(value.encode()) + len(value) + 1
     (lo, _hi), = _windows([end], bounds, data)

@@ -676,7 +676,7 @@ def _windows(ends: list[int] | None, bounds: Reach | None, data: bytes) -> list[
             line = data.rfind(b"\n", lo, e) + 1
             if line:
                 lo, gap = line, 0
-        if bounds.spaces is not None and bounds.spaces <= MAX_SPACES:
+        if bounds.spaces is not None and bounds.spaces <= MAX_SPACES and e - lo > _FEW_BYTES:
             start = _past_spaces(data, lo, e, bounds.spaces)
             if start > lo:
                 lo, gap = start, 0
@@ -687,6 +687,8 @@ def _windows(ends: list[int] | None, bounds: Reach | None, data: bytes) -> list[
     return out
 
 
+# A window this short (a line, mostly) is not worth narrowing further.
+_FEW_BYTES = 256
 _SPACES_TO_NEWLINES = bytes.maketrans(b" \t\r\f\v", b"\n\n\n\n\n")
 
 
