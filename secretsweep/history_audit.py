@@ -90,7 +90,7 @@ def audit(repo: history.Repo, detector: Detector, store: FindingsStore, *, branc
     def batches() -> Iterator[tuple[int, list[tuple[BlobId, str]]]]:
         """New blobs in batches as they are named (drawn from a thread while workers scan), one lane per
         path: a file's versions go to one worker, whose cat-file then reuses their delta bases."""
-        nonlocal walked
+        nonlocal walked, staged
         pending: list[list[tuple[BlobId, str]]] = [[] for _ in range(lanes)]
         for bid, path in named():
             in_scope.add(bid)
@@ -104,7 +104,6 @@ def audit(repo: history.Repo, detector: Detector, store: FindingsStore, *, branc
                 pending[lane] = []
         yield from ((lane, batch) for lane, batch in enumerate(pending) if batch)
         walked = True
-        nonlocal staged
         if len(todo) >= PARALLEL_MIN_BLOBS:  # written while the workers scan, not after; a few are quick anyway
             staged = store.stage_scanned(todo)
 
