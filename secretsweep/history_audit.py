@@ -72,8 +72,7 @@ def audit(repo: history.Repo, detector: Detector, store: FindingsStore, *, branc
     in_scope: set[BlobId] = set()
     todo: list[BlobId] = []
     walked = total_given = False  # git's walk has named every blob; the progress total was given
-    staged: int | None = None  # the store's row of the new blobs' ids, written once the walk is over
-    saved = False
+    staged: int | None = None  # the store's row of the new blobs' ids, written once the walk is over, till saved
     lanes = jobs or os.cpu_count() or 1
 
     def named() -> Iterator[tuple[BlobId, str]]:
@@ -136,11 +135,11 @@ def audit(repo: history.Repo, detector: Detector, store: FindingsStore, *, branc
         # Provenance only for blobs with matches, and only those not yet traced.
         store.save_history(unstaged, result.hits, summary, functools.partial(_provenance, log), head.blobs,
                            staged)
-        saved = True
+        staged = None
     finally:
         reader.close()
         log.close()
-        if staged is not None and not saved:
+        if staged is not None:  # the scan stopped before its save
             with contextlib.suppress(sqlite3.Error, StoreError):
                 store.drop_staged(staged)
 

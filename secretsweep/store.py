@@ -67,8 +67,7 @@ class FindingsStore:
                 localdir.ensure(path.parent)
             else:
                 path.parent.mkdir(parents=True, exist_ok=True)
-            self.db = sqlite3.connect(path, timeout=60, isolation_level=None)
-            self.db.execute("PRAGMA busy_timeout=60000")
+            self.db = _connect(path)
             self._use_wal()
             # Two processes opening a new store at once: one creates the tables, the other waits.
             with self._tx():
@@ -141,7 +140,7 @@ class FindingsStore:
         if not ids:
             return None
         try:
-            db = sqlite3.connect(self.path, timeout=60, isolation_level=None)
+            db = _connect(self.path)
             try:
                 with _Transaction(db):
                     row = db.execute("INSERT INTO scanned (blob_ids) VALUES (?)", (ids,)).lastrowid
@@ -153,21 +152,20 @@ class FindingsStore:
             return None
         return row
 
-    def drop_staged(self, staged: int) -> None:
-        """Forget ids staged for a scan that stopped before its save."""
+    def drop_staged(self, *staged: int) -> None:
+        """Forget ids staged for scans that stopped before their save."""
+        rows = [(row,) for row in staged]
         with self._tx():
-            self.db.execute("DELETE FROM scanned WHERE id = ?", (staged,))
-            self.db.execute("DELETE FROM pending WHERE scanned_id = ?", (staged,))
+            self.db.executemany("DELETE FROM scanned WHERE id = ?", rows)
+            self.db.executemany("DELETE FROM pending WHERE scanned_id = ?", rows)
 
     def _forget_abandoned(self) -> None:
         """Drop the staged ids of scans whose process is gone (on this host), or a day old (on another)."""
         host, now = socket.gethostname(), time.time()
-        gone = [(row,) for row, on, pid, started in self.db.execute("SELECT * FROM pending")
+        gone = [row for row, on, pid, started in self.db.execute("SELECT * FROM pending")
                 if (on == host and not _alive(pid)) or now - started > _ABANDONED_AFTER_S]
         if gone:
-            with self._tx():
-                self.db.executemany("DELETE FROM scanned WHERE id = ?", gone)
-                self.db.executemany("DELETE FROM pending WHERE scanned_id = ?", gone)
+            self.drop_staged(*gone)
 
     def save_history(self, scanned: Iterable[BlobId], hits: Sequence[tuple[BlobId, Origin, list[Match]]],
                      summary: Mapping[str, object], trace: Trace, head: Iterable[str], staged: int | None = None
@@ -245,6 +243,13 @@ class FindingsStore:
 
 # Staged ids older than this are a dead scan's, wherever it ran.
 _ABANDONED_AFTER_S = 24 * 3600
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    """A connection in autocommit mode (transactions are explicit) that waits up to a minute for a lock."""
+    db = sqlite3.connect(path, timeout=60, isolation_level=None)
+    db.execute("PRAGMA busy_timeout=60000")
+    return db
 
 
 def _alive(pid: int) -> bool:

@@ -132,15 +132,22 @@ _PIECES = [b"key0a1b2c3d", b"xkey0a1b2c3d", b"BEGINX", b"ENDX", b"pass=abc123", 
 @given(st.lists(st.tuples(st.floats(0, 1), st.integers(0, 200), st.sampled_from(_PIECES)), min_size=1, max_size=8),
        st.integers(0, 1000))
 def test_each_versions_hits_are_exactly_those_of_a_whole_search(edits, seed):
-    memory, search = _fresh_memory()
     wide = b"\nBEGINX" + b"abc\n" * 200 + b"ENDX\npass=abc123\n"
-    data = _filler(SMALLEST + 5_000, seed) + wide + _filler(3_000, seed)
+    _each_edit_keeps_the_hits_of_a_whole_search(_filler(SMALLEST + 5_000, seed) + wide + _filler(3_000, seed),
+                                                 edits, refill=_filler(SMALLEST, seed))
+
+
+def _each_edit_keeps_the_hits_of_a_whole_search(data: bytes, edits: list[tuple[float, int, bytes]],
+                                                refill: bytes = b"") -> None:
+    """Each edit (where, bytes cut, piece put) makes the next version of one file (topped up with `refill`
+    when it falls below the smallest size searched by changes); its hits must be a whole search's."""
+    memory, search = _fresh_memory()
     memory.hits(data, "f", search)
     for where, cut, piece in edits:
         at = int(where * len(data))
         data = data[:at] + piece + data[at + cut :]
         if len(data) < SMALLEST:
-            data += _filler(SMALLEST, seed)
+            data += refill
         assert sorted(memory.hits(data, "f", search)) == sorted(search(data))
 
 
@@ -150,14 +157,9 @@ def test_each_versions_hits_are_exactly_those_of_a_whole_search(edits, seed):
 def test_a_large_files_versions_edited_in_several_places_keep_exactly_the_hits_of_a_whole_search(edits, seed):
     # Long enough that the middle between the first and last edit is looked through for shared stretches;
     # the wide rule's block sits inside it, so a shared stretch may hold its literal or cut through it.
-    memory, search = _fresh_memory()
     wide = b"\nBEGINX" + b"abc\n" * 200 + b"ENDX\npass=abc123\nkey0a1b2c3d\n"
-    data = b"".join(_filler(SPLIT_FROM // 2, seed + i) + wide for i in range(6))
-    memory.hits(data, "f", search)
-    for where, cut, piece in edits:
-        at = int(where * len(data))
-        data = data[:at] + piece + data[at + cut :]
-        assert sorted(memory.hits(data, "f", search)) == sorted(search(data))
+    _each_edit_keeps_the_hits_of_a_whole_search(b"".join(_filler(SPLIT_FROM // 2, seed + i) + wide for i in range(6)),
+                                                edits)
 
 
 def test_two_edits_far_apart_leave_the_middle_between_them_unsearched():
