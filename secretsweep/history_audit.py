@@ -27,6 +27,11 @@ PARALLEL_MIN_BLOBS = 2000
 # Blobs handed to a worker at a time: small enough to start scanning at once and to end with both
 # cores busy, large enough that passing batches and results costs little.
 BATCH_BLOBS = 1000
+# The scanning workers (and their cat-files) yield the cores to git's walk: the sooner the walk ends, the
+# more of the blobs are still queued when the lanes are sorted by path, so a file's versions come side by
+# side for git's delta cache and for searching each version by its changes. (ansible: the walk ends at 6 s
+# instead of 11, with 125,000 blobs queued instead of 64,000; 28 CPU-s instead of 30, 14.7 s instead of 15.5.)
+WORKER_NICE = 10
 
 
 @dataclass
@@ -120,7 +125,7 @@ def audit(repo: history.Repo, detector: Detector, store: FindingsStore, *, branc
 
     try:
         result = run_stream(batches(), open_batch, detector, jobs=lanes, progress=on_progress,
-                            parallel_from=PARALLEL_MIN_BLOBS // BATCH_BLOBS, regroup=_path_of)
+                            parallel_from=PARALLEL_MIN_BLOBS // BATCH_BLOBS, regroup=_path_of, nice=WORKER_NICE)
         for oid in log.missing:
             result.skipped.skip(MISSING_OBJECT, oid)
         if log.walk_error:

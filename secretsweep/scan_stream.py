@@ -8,6 +8,7 @@ inflating it. A worker whose lane is empty takes another lane's batch, so both c
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -30,17 +31,18 @@ _FORKED: tuple[OpenBatch, Detector] | None = None
 
 def run_stream(batches: Iterable[Batch], open_batch: OpenBatch, detector: Detector, *, jobs: int | None = None,
                progress: Progress | None = None, parallel_from: int = 2,
-               regroup: Callable[[Any], Any] | None = None) -> ScanResult:
+               regroup: Callable[[Any], Any] | None = None, nice: int = 0) -> ScanResult:
     """Scan every batch. Fewer than `parallel_from` batches are scanned in this process: worker
     processes would cost more than they save. `regroup`: once every batch is in, the items still queued
-    in each lane are sorted by this key (stably) and cut into batches again."""
+    in each lane are sorted by this key (stably) and cut into batches again. `nice`: how much lower the
+    workers' scheduling priority is than this process's (and what it runs, such as the producer's source)."""
     started = time.perf_counter()
     jobs = jobs or os.cpu_count() or 1
     stream = iter(batches)
     first = [b for _, b in zip(range(parallel_from), stream, strict=False)]
     parts: list[_PartResult] = []
     if jobs > 1 and len(first) >= parallel_from:
-        parts = _Lanes(jobs, open_batch, detector, progress, regroup).run(_chain(first, stream))
+        parts = _Lanes(jobs, open_batch, detector, progress, regroup, nice).run(_chain(first, stream))
     else:
         jobs = 1
         for _, items in _chain(first, stream):
@@ -58,10 +60,13 @@ def _chain(first: list[Batch], rest: Iterator[Batch]) -> Iterator[Batch]:
     yield from rest
 
 
-def _worker(conn: Any) -> None:
+def _worker(conn: Any, nice: int) -> None:
     """A worker's life: scan each batch it is sent and send back the result, until told to stop."""
     assert _FORKED is not None
     open_batch, detector = _FORKED
+    if nice:
+        with contextlib.suppress(AttributeError, OSError):  # no os.nice on Windows
+            os.nice(nice)
     while (items := conn.recv()) is not None:
         try:
             conn.send(_scan_source(open_batch(items), detector))
@@ -75,8 +80,9 @@ class _Lanes:
     free worker the next batch of its own lane (or the last of the fullest other lane) and collects results."""
 
     def __init__(self, jobs: int, open_batch: OpenBatch, detector: Detector, progress: Progress | None,
-                 regroup: Callable[[Any], Any] | None = None) -> None:
+                 regroup: Callable[[Any], Any] | None = None, nice: int = 0) -> None:
         self.jobs = jobs
+        self.nice = nice
         self.open_batch = open_batch
         self.detector = detector
         self.progress = progress
@@ -135,7 +141,7 @@ class _Lanes:
         try:
             for _ in range(self.jobs):
                 parent, child = ctx.Pipe()
-                proc = ctx.Process(target=_worker, args=(child,), daemon=True)
+                proc = ctx.Process(target=_worker, args=(child, self.nice), daemon=True)
                 proc.start()
                 child.close()
                 conns.append(parent)

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from secretsweep.model import Blob, Origin
 from secretsweep.store import FindingsStore
 from tests.conftest import fake_aws_key_id, fake_token, git
 
@@ -452,6 +455,32 @@ def test_progress_total_is_given_once_the_walk_is_over(sample_repo, tmp_path, mo
     store.close()
     assert totals == [result.new_blobs] == [9]
     assert done == sorted(done) and done[-1] == result.scan.blobs
+
+
+def test_the_workers_scan_at_a_lower_priority_than_the_walk(sample_repo, tmp_path, monkeypatch):
+    from secretsweep import history_audit
+    from secretsweep.engine import build_detector
+    from secretsweep.rules import load_rules
+    from secretsweep.sources import history
+
+    monkeypatch.setattr(history_audit, "BATCH_BLOBS", 1)
+    monkeypatch.setattr(history_audit, "PARALLEL_MIN_BLOBS", 0)
+    noted = tmp_path / "niceness"
+    read = history.HistorySource.blobs
+
+    def blobs(self: history.HistorySource) -> Iterator[tuple[Blob, Origin]]:
+        with noted.open("a") as out:  # written from the forked workers
+            out.write(f"{os.nice(0)}\n")
+        yield from read(self)
+
+    monkeypatch.setattr(history.HistorySource, "blobs", blobs)
+    before = os.nice(0)
+    store = FindingsStore(tmp_path / "s.db")
+    history_audit.audit(history.open_repo(sample_repo("webapp")), build_detector(load_rules()), store,
+                        max_size=1 << 20, jobs=2)
+    store.close()
+    assert set(noted.read_text().split()) == {str(min(19, before + history_audit.WORKER_NICE))}
+    assert os.nice(0) == before
 
 
 def test_a_missing_tree_is_named_and_the_rest_still_scanned(run_cli, tmp_path):

@@ -92,3 +92,19 @@ def test_regrouped_lanes_still_scan_every_batch_once():
     result = run_stream(iter(batches(40, 2)), MemorySource, DETECTOR, jobs=2, parallel_from=1,
                         regroup=lambda item: item[0])
     assert result.blobs == 40 and len(result.findings) == 40
+
+
+class NicenessSource(MemorySource):
+    """Names each blob's path after the scheduling niceness of the process scanning it."""
+
+    def blobs(self) -> Iterator[tuple[Blob, Origin]]:
+        for path, data in self.items:
+            yield Blob(blob_id(data), data), Origin("history", f"{path}@{os.nice(0)}")
+
+
+def test_workers_yield_to_the_process_that_feeds_them():
+    before = os.nice(0)
+    result = run_stream(iter(batches(6, 2)), NicenessSource, DETECTOR, jobs=2, parallel_from=1, nice=3)
+    niceness = {o.origin.path.rpartition("@")[2] for f in result.findings for o in f.occurrences}
+    assert niceness == {str(min(19, before + 3))}
+    assert os.nice(0) == before  # the caller keeps its own priority

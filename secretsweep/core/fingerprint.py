@@ -35,4 +35,6 @@ def masked_line(data: bytes, start: int, end: int, redacted: str) -> str:
     if first_end != -1:
         after = ""
     text = (before + redacted + after).replace("\t", " ").replace("\r", "")
-    return "".join(ch if ch.isprintable() else "?" for ch in text).strip()
+    if not text.isprintable():  # rare: checked whole first, as a history locates thousands of matches
+        text = "".join(ch if ch.isprintable() else "?" for ch in text)
+    return text.strip()
