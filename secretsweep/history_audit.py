@@ -30,7 +30,7 @@ BATCH_BLOBS = 1000
 # The scanning workers (and their cat-files) yield the cores to git's walk: the sooner the walk ends, the
 # more of the blobs are still queued when the lanes are sorted by path, so a file's versions come side by
 # side for git's delta cache and for searching each version by its changes. (ansible: the walk ends at 6 s
-# instead of 11, with 125,000 blobs queued instead of 64,000; 28 CPU-s instead of 30, 14.7 s instead of 15.5.)
+# instead of 11, with 125,000 blobs queued instead of 64,000; 28.5 CPU-s instead of 30, 14.9 s instead of 15.6.)
 WORKER_NICE = 10
 
 

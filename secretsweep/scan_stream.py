@@ -34,8 +34,8 @@ def run_stream(batches: Iterable[Batch], open_batch: OpenBatch, detector: Detect
                regroup: Callable[[Any], Any] | None = None, nice: int = 0) -> ScanResult:
     """Scan every batch. Fewer than `parallel_from` batches are scanned in this process: worker
     processes would cost more than they save. `regroup`: once every batch is in, the items still queued
-    in each lane are sorted by this key (stably) and cut into batches again. `nice`: how much lower the
-    workers' scheduling priority is than this process's (and what it runs, such as the producer's source)."""
+    in each lane are sorted by this key (stably) and cut into batches again. `nice`: added to the
+    workers' niceness, so they yield the cores to this process and what it runs (such as a walk naming blobs)."""
     started = time.perf_counter()
     jobs = jobs or os.cpu_count() or 1
     stream = iter(batches)
