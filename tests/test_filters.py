@@ -121,12 +121,12 @@ def test_masked_line_hides_the_secret():
     assert line == "key = 'Zq9\u2026(12)' # note"
 
 
-
 def test_masked_line_shows_control_characters_as_question_marks():
     data = b"\x1b[1mkey = 'Zq9xR8wLp2Tm'\x07\tend\r\n"
     start = data.index(b"Zq9")
     line = masked_line(data, start, start + 12, mask(b"Zq9xR8wLp2Tm"))
     assert line == "?[1mkey = 'Zq9\u2026(12)'? end"
+
 
 def test_github_checksum():
     body = b"u8jzPde0IgxLd6GncfBAepfJBd0Kh8"
